@@ -1,0 +1,113 @@
+"""Chapter results: metrics, timings and versions, written as ``results.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_VERSIONED = ("zmic-lessons", "torch", "numpy", "scipy", "nibabel", "scikit-image")
+
+
+def collect_versions() -> dict[str, str]:
+    """Versions of Python and the main packages, for reproducibility."""
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass
+class Results:
+    """What a chapter run returns.
+
+    Attributes:
+        chapter: Chapter name, e.g. ``"mvmm"``.
+        budget: ``quick``, ``standard`` or ``full``.
+        device: The device the run used, e.g. ``"cpu"``.
+        seed: The seed.
+        metrics: Scalar results by name (Dice, PSNR, ...).
+        timing_s: Wall-clock seconds by stage.
+        versions: Package versions.
+        artifacts: Arrays, histories and models for the notebook's figures; not written to JSON.
+    """
+
+    chapter: str
+    budget: str
+    device: str
+    seed: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    timing_s: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=collect_versions)
+    artifacts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable part (everything except ``artifacts``)."""
+        return {
+            "chapter": self.chapter,
+            "budget": self.budget,
+            "device": self.device,
+            "seed": self.seed,
+            "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
+            "timing_s": {k: round(float(v), 3) for k, v in self.timing_s.items()},
+            "versions": dict(self.versions),
+        }
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``out_dir/results.json`` atomically and return its path."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    def table(self) -> str:
+        """Metrics and timings as an aligned plain-text table."""
+        rows = [(k, _fmt(v)) for k, v in self.metrics.items()]
+        rows += [(f"time[{k}] (s)", f"{v:.1f}") for k, v in self.timing_s.items()]
+        width = max((len(k) for k, _ in rows), default=6)
+        lines = [f"{self.chapter} | budget={self.budget} | device={self.device} | seed={self.seed}"]
+        lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Context manager adding the wall time of a block to ``timing_s[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timing_s[stage] = self.timing_s.get(stage, 0.0) + time.perf_counter() - start
+
+
+def load_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a ``results.json`` (or the folder holding one)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    if not p.exists():
+        raise FileNotFoundError(f"no results file at {p}")
+    return json.loads(p.read_text())
+
+
+def _jsonable(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _fmt(value: Any) -> str:
+    value = float(value)
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
