@@ -1,0 +1,128 @@
+"""NIfTI io: axis convention, round trips with spacing and affine, clear errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from zmic_lessons.io import (
+    NiftiError,
+    affine_from_spacing,
+    read_nifti,
+    spacing_from_affine,
+    write_nifti,
+)
+
+
+def _rotated_affine() -> np.ndarray:
+    """A non-trivial affine: anisotropic voxels, an oblique rotation and a translation."""
+    theta = np.deg2rad(25.0)
+    rot = np.array(
+        [[np.cos(theta), -np.sin(theta), 0.0], [np.sin(theta), np.cos(theta), 0.0], [0, 0, 1]]
+    )
+    affine = np.eye(4)
+    affine[:3, :3] = rot @ np.diag([0.7, 0.9, 5.0])
+    affine[:3, 3] = [-12.5, 40.0, 7.25]
+    return affine
+
+
+def test_axes_are_reversed_with_respect_to_nibabel(tmp_path):
+    xyz = np.arange(2 * 3 * 4, dtype=np.int16).reshape(2, 3, 4)
+    nib.save(nib.Nifti1Image(xyz, np.diag([0.5, 0.75, 3.0, 1.0])), tmp_path / "a.nii.gz")
+    img = read_nifti(tmp_path / "a.nii.gz")
+    assert img.shape == (4, 3, 2)
+    assert img.array[3, 2, 1] == xyz[1, 2, 3]
+    assert img.spacing == pytest.approx((3.0, 0.75, 0.5))
+
+
+def test_round_trip_anisotropic_spacing(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = rng.normal(size=(5, 7, 9)).astype(np.float32)
+    path = write_nifti(tmp_path / "b.nii.gz", arr, spacing=(8.0, 1.25, 1.5))
+    img = read_nifti(path)
+    np.testing.assert_array_equal(img.array, arr)
+    assert img.array.dtype == np.float32
+    assert img.spacing == pytest.approx((8.0, 1.25, 1.5))
+
+
+def test_round_trip_keeps_a_nontrivial_affine(tmp_path):
+    affine = _rotated_affine()
+    labels = np.random.default_rng(1).integers(0, 4, size=(3, 6, 5)).astype(np.uint8)
+    write_nifti(tmp_path / "c.nii", labels, affine=affine)
+    img = read_nifti(tmp_path / "c.nii")
+    np.testing.assert_allclose(img.affine, affine, atol=1e-5)
+    assert img.spacing == pytest.approx((5.0, 0.9, 0.7), abs=1e-5)
+    np.testing.assert_array_equal(img.array, labels)
+    # writing back with the kept affine reproduces geometry and data
+    write_nifti(tmp_path / "d.nii.gz", img.array, affine=img.affine)
+    again = read_nifti(tmp_path / "d.nii.gz")
+    np.testing.assert_allclose(again.affine, affine, atol=1e-5)
+    np.testing.assert_array_equal(again.array, labels)
+
+
+def test_2d_and_4d_conventions(tmp_path):
+    slice2d = np.arange(12, dtype=np.float32).reshape(3, 4)
+    write_nifti(tmp_path / "s.nii.gz", slice2d, spacing=(0.8, 0.6))
+    img = read_nifti(tmp_path / "s.nii.gz", expect_ndim=2)
+    np.testing.assert_array_equal(img.array, slice2d)
+    assert img.spacing == pytest.approx((0.8, 0.6))
+    vol4 = np.zeros((2, 3, 4, 5), dtype=np.int16)
+    write_nifti(tmp_path / "t.nii.gz", vol4, spacing=(2.0, 1.0, 1.0))
+    assert read_nifti(tmp_path / "t.nii.gz").shape == (2, 3, 4, 5)
+
+
+def test_singleton_trailing_axis_is_squeezed(tmp_path):
+    xyz1 = np.ones((4, 5, 3, 1), dtype=np.float32)
+    nib.save(nib.Nifti1Image(xyz1, np.eye(4)), tmp_path / "e.nii.gz")
+    assert read_nifti(tmp_path / "e.nii.gz", expect_ndim=3).shape == (3, 5, 4)
+    xy1 = np.ones((4, 5, 1), dtype=np.float32)
+    nib.save(nib.Nifti1Image(xy1, np.eye(4)), tmp_path / "f.nii.gz")
+    assert read_nifti(tmp_path / "f.nii.gz", expect_ndim=2).shape == (5, 4)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.nii.gz"):
+        read_nifti(tmp_path / "nope.nii.gz")
+
+
+def test_corrupt_gzip_names_the_file(tmp_path):
+    path = write_nifti(tmp_path / "g.nii.gz", np.ones((4, 4, 4), np.float32))
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(NiftiError, match=r"g\.nii\.gz.*(corrupt|truncated|readable)"):
+        read_nifti(path)
+
+
+def test_not_a_nifti(tmp_path):
+    path = tmp_path / "h.nii.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"this is not an image" * 30)
+    with pytest.raises(NiftiError, match=r"h\.nii\.gz"):
+        read_nifti(path)
+
+
+def test_4d_where_3d_expected(tmp_path):
+    write_nifti(tmp_path / "i.nii.gz", np.zeros((3, 2, 4, 4), np.float32))
+    with pytest.raises(NiftiError, match=r"i\.nii\.gz: expected a 3D image, got a 4D"):
+        read_nifti(tmp_path / "i.nii.gz", expect_ndim=3)
+
+
+def test_nans_are_refused_by_default_and_counted(tmp_path):
+    arr = np.zeros((2, 3, 4), np.float32)
+    arr[0, 1, 2] = np.nan
+    arr[1, 2, 3] = np.nan
+    write_nifti(tmp_path / "j.nii.gz", arr)
+    with pytest.raises(NiftiError, match=r"j\.nii\.gz: 2 NaN voxel"):
+        read_nifti(tmp_path / "j.nii.gz")
+    assert np.isnan(read_nifti(tmp_path / "j.nii.gz", allow_nan=True).array).sum() == 2
+
+
+def test_spacing_and_affine_must_agree(tmp_path):
+    with pytest.raises(ValueError, match="disagrees"):
+        write_nifti(
+            tmp_path / "k.nii.gz", np.zeros((2, 2, 2)), spacing=(1, 1, 1), affine=_rotated_affine()
+        )
+    assert spacing_from_affine(affine_from_spacing((3.0, 2.0, 1.0))) == (3.0, 2.0, 1.0)

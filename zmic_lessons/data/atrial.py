@@ -1,0 +1,769 @@
+"""3D left atrium (LA) in LGE MRI with a thin wall, post-ablation scar and look-alikes.
+
+The phantom follows the LAScarQS-style design of the research note (data.md §3.5):
+
+* **Anatomy** (all signed distance functions, SDFs, in world millimetres, so the anatomy of a
+  seed does not depend on the voxel grid): an ellipsoidal LA body with a smooth random surface
+  perturbation (random Fourier features), four pulmonary veins (PVs) leaving the posterior wall,
+  a tapered and bent appendage (LAA) towards anterior-left, and the mitral opening as a cut
+  plane towards the LV. Around it: LV (myocardium and blood), ascending aorta, arch and
+  descending aorta with a thin wall, the oesophagus behind the LA, a fat pad in the AV groove,
+  lungs and spine.
+* **Wall**: a shell of the LA SDF between 0 and ``t(x)`` mm, ``t`` in 1.5-2.7 mm, varying smoothly.
+* **Scar**: a fraction of the wall (default 5-35 %), thresholded from a smooth field that
+  favours rings around the PV ostia (circumferential ablation) and the posterior wall.
+* **Look-alike enhancement**: the aortic wall, the oesophageal wall and the mitral annulus have a
+  short post-contrast T1 and light up like scar, but are not LA wall.
+* **Partial volume**: voxels near the LA wall, aortic wall, oesophagus and mitral plane are
+  rendered at ``supersample`` points per axis (sub-millimetre) and averaged; labels come from the
+  tissue fractions.
+* **Contrast**: LGE inversion recovery (``physics.ir_signal``) with post-gadolinium T1 per tissue
+  and TI set to null healthy myocardium, then mis-set by a per-centre error.
+* **Acquisition**: blur (thick-slice PSF), a smooth multiplicative bias field, Rician noise,
+  normalisation to the 99.5th percentile, a per-centre contrast curve (gamma).
+
+Label codes (:data:`ATRIAL_LABELS`): 0 background, 1 LA blood pool (cavity incl. PV and LAA
+lumen), 2 healthy LA wall, 3 scar (always on the wall). A label voxel is blood if at least half
+of it is blood, otherwise wall (or scar, when scar is at least half of its wall) if at least a
+quarter of it is wall or at least half of it is LA (blood and wall), so no gap opens between
+the blood pool and the wall.
+
+**Scar on the surface.** As in LAScarQS, scar is also given on the LA endocardial surface:
+:attr:`AtrialCase.surface` marks the blood-pool voxels that touch non-blood (6-connectivity) and
+:attr:`AtrialCase.scar_surface` those of them within ``radius_mm`` of a scar voxel
+(:func:`project_scar_to_surface`).
+
+Axis convention: arrays ``(z, y, x)``; world ``+z`` superior, ``+y`` posterior, ``+x`` patient
+left; spacing ``(z, y, x)`` mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from ..core.seed import make_rng
+from .physics import ir_signal, ti_null
+
+__all__ = [
+    "ATRIAL_CENTRES",
+    "ATRIAL_LABELS",
+    "BACKGROUND",
+    "LA_BLOOD",
+    "LA_SCAR",
+    "LA_WALL",
+    "AtrialCase",
+    "AtrialCentre",
+    "project_scar_to_surface",
+    "simulate_atrium",
+]
+
+BACKGROUND, LA_BLOOD, LA_WALL, LA_SCAR = 0, 1, 2, 3
+ATRIAL_LABELS: dict[str, int] = {
+    "background": BACKGROUND,
+    "la_blood": LA_BLOOD,
+    "la_wall": LA_WALL,
+    "scar": LA_SCAR,
+}
+
+# internal tissue classes (later ones override earlier ones)
+(
+    _SOFT,
+    _LUNG,
+    _FAT,
+    _SPINE,
+    _AO_WALL,
+    _AO_BLOOD,
+    _OES_WALL,
+    _OES_LUMEN,
+    _LV_MYO,
+    _LV_BLOOD,
+    _ANNULUS,
+    _LA_WALL,
+    _LA_SCAR,
+    _LA_BLOOD,
+) = range(14)
+_N_TISSUES = 14
+
+# proton density (relative to water) and nominal post-contrast T1 (ms, about 15-20 min after Gd);
+# blood, myocardium and scar are drawn per case from the centre's ranges.
+_PD = np.array([0.75, 0.08, 0.90, 0.60, 0.80, 0.95, 0.80, 0.25, 0.80, 0.95, 0.80, 0.80, 0.85, 0.95])
+_T1 = np.array(
+    [650, 900, 280, 420, 330, 0, 360, 1500, 0, 0, 300, 0, 0, 0], dtype=np.float64
+)  # 0 = from the centre's ranges
+
+
+@dataclass(frozen=True)
+class AtrialCentre:
+    """Acquisition and contrast of one hospital ("centre") for the cross-hospital chapter.
+
+    Attributes:
+        name: Short key in :data:`ATRIAL_CENTRES`.
+        description: What the preset imitates.
+        spacing_mm: Voxel size ``(z, y, x)`` of the reconstructed volume.
+        blur_mm: Gaussian PSF sigma ``(z, y, x)`` in mm (thick slices blur along z).
+        snr: Signal-to-noise ratio of the blood pool (Rician noise sigma = blood signal / snr).
+        bias: Strength of the smooth multiplicative bias field (0 = none; 0.3 ≈ ±35 %).
+        ti_error: Range of the relative TI error (TI = TI_null(myocardium) * (1 + error)).
+        t1_blood: Range of the post-contrast T1 of blood (ms).
+        t1_myo: Range of the post-contrast T1 of healthy myocardium / LA wall (ms).
+        t1_scar: Range of the post-contrast T1 of scar (ms).
+        fat_suppressed: Fat signal multiplied by 0.15 (spectral fat saturation).
+        gamma: Contrast curve applied after normalisation (``image ** gamma``).
+    """
+
+    name: str
+    description: str
+    spacing_mm: tuple[float, float, float]
+    blur_mm: tuple[float, float, float]
+    snr: float
+    bias: float
+    ti_error: tuple[float, float]
+    t1_blood: tuple[float, float]
+    t1_myo: tuple[float, float]
+    t1_scar: tuple[float, float]
+    fat_suppressed: bool
+    gamma: float = 1.0
+
+
+#: Presets. A/B/C follow the three LAScarQS 2022 centres (Utah 0.625x0.625x2.5 mm; BIDMC 1.4 mm
+#: isotropic, fat suppressed; KCL 1.3x1.3 mm acquired with 4 mm slices, reconstructed to 2 mm,
+#: fat suppressed); their contrast/noise values are plausible choices, not measured ones.
+#: "D" is a held-out centre with out-of-range noise, bias, TI error and contrast; "default" is a
+#: 1.25 mm isotropic volume for tests and quick looks.
+ATRIAL_CENTRES: dict[str, AtrialCentre] = {
+    "default": AtrialCentre(
+        "default",
+        "1.25 mm isotropic, moderate noise",
+        (1.25, 1.25, 1.25),
+        (0.4, 0.4, 0.4),
+        snr=14.0,
+        bias=0.2,
+        ti_error=(-0.05, 0.05),
+        t1_blood=(320, 380),
+        t1_myo=(460, 520),
+        t1_scar=(230, 270),
+        fat_suppressed=False,
+    ),
+    "A": AtrialCentre(
+        "A",
+        "Utah-like: 0.625x0.625x2.5 mm, no fat suppression",
+        (2.5, 0.625, 0.625),
+        (1.0, 0.3, 0.3),
+        snr=12.0,
+        bias=0.25,
+        ti_error=(-0.08, 0.08),
+        t1_blood=(330, 390),
+        t1_myo=(470, 530),
+        t1_scar=(230, 280),
+        fat_suppressed=False,
+    ),
+    "B": AtrialCentre(
+        "B",
+        "BIDMC-like: 1.4 mm isotropic, fat suppressed",
+        (1.4, 1.4, 1.4),
+        (0.5, 0.5, 0.5),
+        snr=16.0,
+        bias=0.15,
+        ti_error=(-0.05, 0.10),
+        t1_blood=(300, 350),
+        t1_myo=(440, 500),
+        t1_scar=(220, 260),
+        fat_suppressed=True,
+        gamma=0.9,
+    ),
+    "C": AtrialCentre(
+        "C",
+        "KCL-like: 1.3x1.3 mm, 4 mm slices reconstructed to 2 mm, fat suppressed",
+        (2.0, 1.3, 1.3),
+        (1.7, 0.5, 0.5),
+        snr=10.0,
+        bias=0.3,
+        ti_error=(-0.10, 0.05),
+        t1_blood=(340, 400),
+        t1_myo=(480, 540),
+        t1_scar=(240, 290),
+        fat_suppressed=True,
+        gamma=1.1,
+    ),
+    "D": AtrialCentre(
+        "D",
+        "held-out: noisy, strong bias, TI set late, low blood-scar contrast",
+        (1.5, 1.5, 1.5),
+        (0.6, 0.6, 0.6),
+        snr=7.0,
+        bias=0.5,
+        ti_error=(0.12, 0.25),
+        t1_blood=(280, 320),
+        t1_myo=(430, 480),
+        t1_scar=(230, 260),
+        fat_suppressed=False,
+        gamma=1.4,
+    ),
+}
+
+_DEFAULT_FOV_MM = (100.0, 110.0, 110.0)
+_MV_RADIUS_MM = 20.0  # radius of the cylinder around the mitral axis that the cut plane opens
+
+
+@dataclass
+class AtrialCase:
+    """One simulated LGE volume of the left atrium.
+
+    Attributes:
+        image: ``float32 (Z, Y, X)``, normalised so that the 99.5th percentile is about 1.
+        labels: ``uint8 (Z, Y, X)``, :data:`ATRIAL_LABELS` (0 bg, 1 LA blood, 2 wall, 3 scar).
+        surface: ``bool (Z, Y, X)``, LA endocardial surface (blood voxels touching non-blood).
+        scar_surface: ``bool (Z, Y, X)``, the surface voxels onto which scar projects.
+        spacing: Voxel size ``(z, y, x)`` in mm.
+        centre: Name of the preset.
+        info: Parameters drawn for this case (T1s, TI, wall thickness, scar fraction, ...).
+    """
+
+    image: np.ndarray
+    labels: np.ndarray
+    surface: np.ndarray
+    scar_surface: np.ndarray
+    spacing: tuple[float, float, float]
+    centre: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def la(self) -> np.ndarray:
+        """LA cavity mask (label 1), as in LAScarQS ``atriumSegImgMO``."""
+        return self.labels == LA_BLOOD
+
+    @property
+    def scar(self) -> np.ndarray:
+        """Volumetric scar mask (label 3)."""
+        return self.labels == LA_SCAR
+
+    @property
+    def wall(self) -> np.ndarray:
+        """Whole LA wall, healthy and scarred (labels 2 and 3)."""
+        return (self.labels == LA_WALL) | (self.labels == LA_SCAR)
+
+
+# ---------------------------------------------------------------- geometry primitives
+
+
+def _floats(v: np.ndarray) -> list[float]:
+    """Python floats, so that float32 point arrays are not promoted to float64 (NEP 50)."""
+    return [float(x) for x in np.asarray(v).ravel()]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def _ellipsoid(p: tuple, c: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Approximate SDF (mm) of an axis-aligned ellipsoid; exact on the surface."""
+    c, r = _floats(c), _floats(r)
+    qz, qy, qx = ((p[i] - c[i]) / r[i] for i in range(3))
+    k0 = np.sqrt(qz * qz + qy * qy + qx * qx)
+    k1 = np.sqrt((qz / r[0]) ** 2 + (qy / r[1]) ** 2 + (qx / r[2]) ** 2)
+    # the small offsets make the centre itself map to -min(r) instead of 0/0
+    return (k0 - 1.0) * (k0 + 1e-4) / (k1 + 1e-4 / min(r))
+
+
+def _round_cone(p: tuple, a: np.ndarray, b: np.ndarray, ra: float, rb: float) -> np.ndarray:
+    """Approximate SDF of a capsule from ``a`` to ``b`` whose radius goes from ``ra`` to ``rb``."""
+    ba = _floats(np.asarray(b) - np.asarray(a))
+    a = _floats(a)
+    ra, rb = float(ra), float(rb)
+    dz, dy, dx = p[0] - a[0], p[1] - a[1], p[2] - a[2]
+    inv = 1.0 / (ba[0] ** 2 + ba[1] ** 2 + ba[2] ** 2)
+    h = np.clip((dz * ba[0] + dy * ba[1] + dx * ba[2]) * inv, 0.0, 1.0)
+    ez, ey, ex = dz - ba[0] * h, dy - ba[1] * h, dx - ba[2] * h
+    return np.sqrt(ez * ez + ey * ey + ex * ex) - (ra + (rb - ra) * h)
+
+
+def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+    """Polynomial smooth minimum (smooth union of two SDFs, blending width ``k`` mm)."""
+    h = np.maximum(k - np.abs(a - b), 0.0) / k
+    return np.minimum(a, b) - h * h * k * 0.25
+
+
+@dataclass
+class _Fourier:
+    """A smooth random field, sum of cosines; about unit standard deviation."""
+
+    w: np.ndarray  # (K, 3) angular frequencies, rad/mm
+    phase: np.ndarray  # (K,)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, k: int, wavelength: tuple[float, float]) -> _Fourier:
+        dirs = rng.normal(size=(k, 3))
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        lam = rng.uniform(*wavelength, size=(k, 1))
+        return cls(w=dirs * (2 * np.pi / lam), phase=rng.uniform(0, 2 * np.pi, size=k))
+
+    def __call__(self, p: tuple) -> np.ndarray:
+        out = 0.0
+        for (wz, wy, wx), ph in zip(self.w.tolist(), self.phase.tolist(), strict=True):
+            out = out + np.cos(p[0] * wz + p[1] * wy + p[2] * wx + ph)
+        return out * float(np.sqrt(2.0 / len(self.phase)))
+
+
+@dataclass
+class _Anatomy:
+    """Everything drawn from the seed that defines the geometry (world mm, LA centre near 0)."""
+
+    c: np.ndarray
+    r: np.ndarray
+    rot: float
+    perturb: _Fourier
+    perturb_mm: float
+    thick0: float
+    thick_field: _Fourier
+    pvs: list[tuple[np.ndarray, np.ndarray, float]]
+    ostia: list[tuple[np.ndarray, float]]
+    laa: list[tuple[np.ndarray, np.ndarray, float, float]]
+    mv_point: np.ndarray
+    mv_normal: np.ndarray
+    lv_c: np.ndarray
+    lv_r: np.ndarray
+    lv_wall: float
+    aorta: list[tuple[np.ndarray, np.ndarray, float]]
+    ao_wall: float
+    oes: tuple[np.ndarray, np.ndarray, float, float]
+    spine: tuple[np.ndarray, np.ndarray, float]
+    lungs: list[tuple[np.ndarray, np.ndarray]]
+    fat: list[tuple[np.ndarray, np.ndarray]]
+    posterior: np.ndarray
+    scar_field: _Fourier
+
+    def rotate(self, v: np.ndarray) -> np.ndarray:
+        """Rotate a (z, y, x) direction about z by the LA's orientation angle."""
+        cs, sn = np.cos(self.rot), np.sin(self.rot)
+        return np.array([v[0], cs * v[1] - sn * v[2], sn * v[1] + cs * v[2]])
+
+    def surface_point(self, d: np.ndarray) -> np.ndarray:
+        """Point of the (unperturbed) body ellipsoid along world direction ``d`` from its centre."""
+        cs, sn = np.cos(self.rot), np.sin(self.rot)
+        body = np.array([d[0], cs * d[1] + sn * d[2], -sn * d[1] + cs * d[2]])
+        return self.c + d / np.sqrt(np.sum((body / self.r) ** 2))
+
+
+def _draw_anatomy(rng: np.random.Generator) -> _Anatomy:
+    c = rng.uniform(-3, 3, size=3) + np.array([0.0, 4.0, 0.0])
+    r = np.array([15.0, 17.0, 21.0]) * rng.uniform(0.85, 1.15, size=3)
+    an = _Anatomy(
+        c=c,
+        r=r,
+        rot=float(np.deg2rad(rng.uniform(-15, 15))),
+        perturb=_Fourier.draw(rng, 6, (25.0, 50.0)),
+        perturb_mm=float(rng.uniform(1.5, 3.0)),
+        thick0=float(rng.uniform(1.6, 2.2)),
+        thick_field=_Fourier.draw(rng, 4, (20.0, 40.0)),
+        pvs=[],
+        ostia=[],
+        laa=[],
+        mv_point=c,
+        mv_normal=c,
+        lv_c=c,
+        lv_r=r,
+        lv_wall=9.0,
+        aorta=[],
+        ao_wall=float(rng.uniform(1.4, 2.0)),
+        oes=(c, c, 0.0, 0.0),
+        spine=(c, c, 0.0),
+        lungs=[],
+        fat=[],
+        posterior=c,
+        scar_field=_Fourier.draw(rng, 8, (12.0, 25.0)),
+    )
+    # pulmonary veins: LSPV, LIPV, RSPV, RIPV leave the posterior wall
+    for d in ([0.45, 0.55, 0.70], [-0.35, 0.55, 0.75], [0.45, 0.55, -0.70], [-0.35, 0.55, -0.75]):
+        dw = an.rotate(_unit(np.array(d) + rng.normal(0, 0.08, size=3)))
+        ostium = an.surface_point(dw)
+        radius = float(rng.uniform(4.0, 6.0))
+        length = float(rng.uniform(15.0, 25.0))
+        start = c + 0.4 * (ostium - c)
+        an.pvs.append((start, ostium + length * dw, radius))
+        an.ostia.append((ostium, radius))
+    # appendage: two tapered segments, anterior-left-superior, bending downwards
+    d1 = an.rotate(_unit(np.array([0.35, -0.55, 0.75]) + rng.normal(0, 0.08, size=3)))
+    base = c + 0.85 * (an.surface_point(d1) - c)
+    p1 = base + rng.uniform(10, 14) * d1
+    d2 = _unit(d1 + np.array([-0.6, -0.3, 0.0]) + rng.normal(0, 0.1, size=3))
+    p2 = p1 + rng.uniform(8, 12) * d2
+    r0 = float(rng.uniform(6.0, 8.0))
+    an.laa = [(base, p1, r0, 0.65 * r0), (p1, p2, 0.65 * r0, 2.0)]
+    # mitral plane, anterior-inferior-left; the LV lies beyond it
+    n = an.rotate(_unit(np.array([-0.55, -0.65, 0.35]) + rng.normal(0, 0.05, size=3)))
+    an.mv_normal = n
+    an.mv_point = c + float(rng.uniform(0.55, 0.7)) * (an.surface_point(n) - c)
+    an.lv_c = an.mv_point + n * 30.0
+    an.lv_r = np.array([25.0, 21.0, 21.0]) * rng.uniform(0.9, 1.1, size=3)
+    an.lv_wall = float(rng.uniform(8.0, 10.0))
+    # aorta: ascending (anterior-right), arch, descending (posterior-left, near the spine)
+    j = rng.normal(0, 2.0, size=(4, 3))
+    ao = [
+        c + np.array(v) + j[i]
+        for i, v in enumerate(
+            ([-30.0, -32.0, -8.0], [35.0, -27.0, -6.0], [45.0, 12.0, 14.0], [-80.0, 40.0, 22.0])
+        )
+    ]
+    r_ao = float(rng.uniform(11.0, 14.0))
+    an.aorta = [(ao[0], ao[1], r_ao), (ao[1], ao[2], 0.9 * r_ao), (ao[2], ao[3], 0.8 * r_ao)]
+    # oesophagus right behind the posterior LA wall; spine behind both
+    y_oes = c[1] + r[1] + float(rng.uniform(7.0, 10.0))
+    x_oes = float(rng.uniform(-6.0, 2.0))
+    an.oes = (
+        np.array([c[0] - 90.0, y_oes, x_oes]),
+        np.array([c[0] + 90.0, y_oes - 2.0, x_oes - 2.0]),
+        float(rng.uniform(7.0, 9.0)),
+        float(rng.uniform(2.0, 3.5)),
+    )
+    y_sp = y_oes + float(rng.uniform(22.0, 28.0))
+    an.spine = (np.array([c[0] - 90.0, y_sp, 0.0]), np.array([c[0] + 90.0, y_sp, 0.0]), 14.0)
+    an.lungs = [
+        (c + np.array([0.0, 15.0, s * 72.0]), np.array([90.0, 55.0, 38.0]) * rng.uniform(0.9, 1.1))
+        for s in (-1.0, 1.0)
+    ]
+    lateral = an.rotate(np.array([0.0, 0.0, 1.0]))
+    an.fat = [
+        (an.mv_point + 10.0 * lateral, np.array([7.0, 6.0, 12.0]) * rng.uniform(0.8, 1.2, size=3)),
+        (base - 4.0 * lateral, np.array([6.0, 8.0, 6.0]) * rng.uniform(0.8, 1.2, size=3)),
+    ]
+    an.posterior = an.rotate(np.array([0.0, 1.0, 0.0]))
+    return an
+
+
+def _la_sdf(an: _Anatomy, p: tuple) -> np.ndarray:
+    """Signed distance (mm) to the LA endocardium (negative inside the cavity)."""
+    cs, sn = float(np.cos(an.rot)), float(np.sin(an.rot))
+    c = _floats(an.c)
+    dy, dx = p[1] - c[1], p[2] - c[2]
+    body = _ellipsoid((p[0], cs * dy + sn * dx, -sn * dy + cs * dx), (c[0], 0.0, 0.0), an.r)
+    phi = body
+    for a, b, rad in an.pvs:
+        phi = _smin(phi, _round_cone(p, a, b, rad, 0.85 * rad), 5.0)
+    for a, b, ra, rb in an.laa:
+        phi = _smin(phi, _round_cone(p, a, b, ra, rb), 3.0)
+    return phi + an.perturb_mm * an.perturb(p)
+
+
+def _scar_score(an: _Anatomy, p: tuple) -> np.ndarray:
+    """Smooth score on the wall; its upper quantile becomes scar (PV rings, posterior wall)."""
+    ring = 0.0
+    for o, rad in an.ostia:
+        o = _floats(o)
+        dist = np.sqrt((p[0] - o[0]) ** 2 + (p[1] - o[1]) ** 2 + (p[2] - o[2]) ** 2)
+        ring = np.maximum(ring, np.exp(-((dist - (float(rad) + 4.0)) ** 2) / 18.0))
+    c, d = _floats(an.c), _floats(an.posterior)
+    post = (p[0] - c[0]) * d[0] + (p[1] - c[1]) * d[1] + (p[2] - c[2]) * d[2]
+    return 0.9 * ring + 0.5 / (1.0 + np.exp(-post / 5.0)) + 0.45 * an.scar_field(p)
+
+
+def _tissue(
+    an: _Anatomy, p: tuple, scar_thr: float, want_band: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Tissue class at world points ``p = (z, y, x)`` (float32 arrays of one shape, mm).
+
+    Returns:
+        The ``int8`` tissue map and, if ``want_band``, the distance (mm) to the nearest interface
+        that needs partial-volume rendering (LA wall surfaces, mitral plane, aortic wall,
+        oesophagus) and the distance to the nearest interface of any kind.
+    """
+    shape = np.broadcast_shapes(*(np.shape(q) for q in p))
+    t = np.full(shape, _SOFT, dtype=np.int8)
+    lung = np.minimum(*(_ellipsoid(p, cc, rr) for cc, rr in an.lungs))
+    t[lung < 0] = _LUNG
+    fats = [_ellipsoid(p, cc, rr) for cc, rr in an.fat]
+    for fat in fats:
+        t[fat < 0] = _FAT
+    spine = _round_cone(p, an.spine[0], an.spine[1], an.spine[2], an.spine[2])
+    t[spine < 0] = _SPINE
+    ao = np.minimum.reduce([_round_cone(p, a, b, rad, rad) for a, b, rad in an.aorta])
+    t[ao < an.ao_wall] = _AO_WALL
+    t[ao < 0] = _AO_BLOOD
+    oes_a, oes_b, r_out, r_lumen = an.oes
+    oes = _round_cone(p, oes_a, oes_b, r_out, r_out)
+    t[oes < 0] = _OES_WALL
+    t[oes < r_lumen - r_out] = _OES_LUMEN
+    lv_in = _ellipsoid(p, an.lv_c, an.lv_r)
+    t[_ellipsoid(p, an.lv_c, an.lv_r + an.lv_wall) < 0] = _LV_MYO
+    t[lv_in < 0] = _LV_BLOOD
+    phi = _la_sdf(an, p)
+    thick = np.clip(an.thick0 + 0.3 * an.thick_field(p), 1.5, 2.7)
+    n, q = _floats(an.mv_normal), _floats(an.mv_point)
+    m = (p[0] - q[0]) * n[0] + (p[1] - q[1]) * n[1] + (p[2] - q[2]) * n[2]
+    d2 = (p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 + (p[2] - q[2]) ** 2
+    in_orifice = d2 - m * m < _MV_RADIUS_MM**2
+    la_side = ~((m >= 0) & in_orifice)
+    t[(phi < thick) & ~la_side] = _LV_BLOOD
+    wall = (phi >= 0) & (phi < thick) & la_side
+    t[wall] = _LA_WALL
+    if np.isfinite(scar_thr) and wall.any():
+        idx = np.nonzero(wall)
+        sub = tuple(np.broadcast_to(q, shape)[idx] for q in p)
+        scar = _scar_score(an, sub) > scar_thr
+        t[tuple(i[scar] for i in idx)] = _LA_SCAR
+    t[(phi < 0) & la_side] = _LA_BLOOD
+    t[(np.abs(m) < 1.5) & in_orifice & (phi > -2.0) & (phi < thick + 1.0)] = _ANNULUS
+    if not want_band:
+        return t, None, None
+    near_la = np.minimum(np.abs(phi), np.abs(phi - thick))
+    band = np.minimum(np.where((phi < thick + 3.0) & in_orifice, np.abs(m), np.inf), near_la)
+    band = np.minimum(band, np.minimum(np.abs(ao), np.abs(ao - an.ao_wall)))
+    band = np.minimum(band, np.minimum(np.abs(oes), np.abs(oes - r_lumen + r_out)))
+    anywhere = np.minimum(np.abs(lung), np.abs(lv_in))
+    anywhere = np.minimum(anywhere, np.abs(_ellipsoid(p, an.lv_c, an.lv_r + an.lv_wall)))
+    anywhere = np.minimum(anywhere, np.abs(spine))
+    for fat in fats:
+        anywhere = np.minimum(anywhere, np.abs(fat))
+    return t, band, np.minimum(band, anywhere)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _render_centres(
+    an: _Anatomy, axes: list[np.ndarray], spacing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tissue at every voxel centre, and the distance to partial-volume interfaces.
+
+    Evaluates the anatomy on blocks of about 2.5 mm first; only blocks that an interface may
+    cross (distance below twice the block's half diagonal) are evaluated voxel by voxel.
+    """
+    shape = tuple(len(a) for a in axes)
+    block = np.maximum(1, np.floor(2.6 / spacing)).astype(int)
+    n_blocks = [-(-n // b) for n, b in zip(shape, block, strict=True)]
+    coarse = [
+        (a[0] + (np.arange(nb) * b + (b - 1) / 2.0) * s).astype(np.float32)
+        for a, nb, b, s in zip(axes, n_blocks, block, spacing, strict=True)
+    ]
+    pts = (coarse[0][:, None, None], coarse[1][None, :, None], coarse[2][None, None, :])
+    t_coarse, _, dist = _tissue(an, pts, np.inf, want_band=True)
+    need_coarse = dist <= float(np.linalg.norm(block * spacing))  # 2 x half diagonal
+
+    def expand(arr: np.ndarray) -> np.ndarray:
+        for ax, b in enumerate(block):
+            arr = np.repeat(arr, b, axis=ax)
+        return arr[: shape[0], : shape[1], : shape[2]]
+
+    tissue = np.ascontiguousarray(expand(t_coarse))
+    idx = np.nonzero(expand(need_coarse))
+    band = np.full(shape, np.inf, dtype=np.float32)
+    t_fine, band_fine, _ = _tissue(
+        an, tuple(a[i] for a, i in zip(axes, idx, strict=True)), np.inf, want_band=True
+    )
+    tissue[idx] = t_fine
+    band[idx] = band_fine
+    return tissue, band
+
+
+def _subsample_offsets(spacing: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Offsets (F, 3) in mm of ``prod(factors)`` sub-voxel points, centred in a voxel."""
+    axes = [((np.arange(f) + 0.5) / f - 0.5) * s for f, s in zip(factors, spacing, strict=True)]
+    grid = np.meshgrid(*axes, indexing="ij")
+    return np.stack([g.ravel() for g in grid], axis=1)
+
+
+def _signal_table(an_rng: np.random.Generator, centre: AtrialCentre) -> tuple[np.ndarray, dict]:
+    """LGE signal per tissue class, and the drawn contrast parameters."""
+    t1 = _T1.copy()
+    t1_blood = an_rng.uniform(*centre.t1_blood)
+    t1_myo = an_rng.uniform(*centre.t1_myo)
+    t1_scar = an_rng.uniform(*centre.t1_scar)
+    t1[[_AO_BLOOD, _LV_BLOOD, _LA_BLOOD]] = t1_blood
+    t1[[_LV_MYO, _LA_WALL]] = t1_myo
+    t1[_LA_SCAR] = t1_scar
+    t1 *= an_rng.uniform(0.96, 1.04, size=t1.shape)
+    pd = _PD.copy()
+    if centre.fat_suppressed:
+        pd[_FAT] *= 0.15
+    rr = an_rng.uniform(800.0, 1100.0)
+    ti_error = an_rng.uniform(*centre.ti_error)
+    ti = ti_null(t1_myo, rr) * (1.0 + ti_error)
+    signal = ir_signal(pd, t1, ti, rr)
+    info = {
+        "t1_blood_ms": float(t1_blood),
+        "t1_myo_ms": float(t1_myo),
+        "t1_scar_ms": float(t1_scar),
+        "rr_ms": float(rr),
+        "ti_ms": float(ti),
+        "ti_error": float(ti_error),
+    }
+    return signal.astype(np.float32), info
+
+
+def _bias_field(rng: np.random.Generator, shape: tuple, strength: float) -> np.ndarray:
+    """Smooth multiplicative field: exp of a random quadratic polynomial, strongest along y."""
+    if strength <= 0:
+        return np.ones(shape, dtype=np.float32)
+    z, y, x = (np.linspace(-1, 1, n, dtype=np.float32) for n in shape)
+    z, y, x = z[:, None, None], y[None, :, None], x[None, None, :]
+    a = rng.normal(0, 1, size=7) * np.array([0.4, 1.0, 0.5, 0.3, 0.3, 0.3, 0.3])
+    poly = a[0] * z + a[1] * y + a[2] * x + a[3] * z * z + a[4] * y * y + a[5] * x * x
+    poly = poly + a[6] * y * x
+    return np.exp(strength * poly / 2.0).astype(np.float32)
+
+
+def project_scar_to_surface(
+    la: np.ndarray,
+    scar: np.ndarray,
+    spacing: tuple[float, float, float],
+    radius_mm: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Project volumetric scar onto the LA endocardial surface (LAScarQS-style evaluation).
+
+    Args:
+        la: ``bool (Z, Y, X)`` LA cavity.
+        scar: ``bool (Z, Y, X)`` scar (on the wall, outside the cavity).
+        spacing: Voxel size ``(z, y, x)`` mm.
+        radius_mm: A surface voxel is scar if a scar voxel lies within this distance; default
+            ``max(2.5, 1.5 * max(spacing))`` (a wall thickness plus a voxel).
+
+    Returns:
+        ``(surface, scar_surface)``: the cavity voxels with a 6-neighbour outside the cavity,
+        and the subset of them next to scar.
+    """
+    la = np.asarray(la, dtype=bool)
+    surface = la & ~ndimage.binary_erosion(la, border_value=0)
+    if radius_mm is None:
+        radius_mm = max(2.5, 1.5 * float(max(spacing)))
+    scar = np.asarray(scar, dtype=bool)
+    if not scar.any() or not surface.any():
+        return surface, np.zeros_like(surface)
+    # the distance transform only needs the box around the surface (plus the radius)
+    pad = [int(np.ceil(radius_mm / s)) + 1 for s in spacing]
+    nz = [
+        np.nonzero(np.any(surface, axis=tuple(j for j in range(3) if j != k)))[0] for k in range(3)
+    ]
+    box = tuple(
+        slice(max(int(i[0]) - pd, 0), int(i[-1]) + pd + 1) for i, pd in zip(nz, pad, strict=True)
+    )
+    scar_surface = np.zeros_like(surface)
+    if not scar[box].any():
+        return surface, scar_surface
+    dist = ndimage.distance_transform_edt(~scar[box], sampling=spacing)
+    scar_surface[box] = surface[box] & (dist <= radius_mm)
+    return surface, scar_surface
+
+
+def simulate_atrium(
+    seed: int | np.random.Generator,
+    *,
+    shape: tuple[int, int, int] | int | None = None,
+    spacing_mm: tuple[float, float, float] | float | None = None,
+    centre: str | AtrialCentre = "default",
+    scar_fraction: float | None = None,
+    supersample: int | tuple[int, int, int] | None = None,
+) -> AtrialCase:
+    """Simulate one 3D LGE volume of the left atrium.
+
+    The anatomy depends only on ``seed`` (it is defined in world mm), so the same seed under two
+    centres shows the same patient scanned in two hospitals.
+
+    Args:
+        seed: Seed or generator; the same seed gives the same volume.
+        shape: Volume shape ``(Z, Y, X)`` (or one int for a cube); default: a field of view of
+            100x110x110 mm at the centre's spacing.
+        spacing_mm: Voxel size ``(z, y, x)`` mm (or one float); default: the centre's.
+        centre: A key of :data:`ATRIAL_CENTRES` or an :class:`AtrialCentre`.
+        scar_fraction: Fraction of the wall that is scar, in [0, 0.6]; default uniform 5-35 %.
+            0 gives a pre-ablation atrium.
+        supersample: Sub-samples per axis for partial volume near thin structures; default
+            ``ceil(spacing / 0.75 mm)`` per axis, at most 4.
+
+    Returns:
+        An :class:`AtrialCase`.
+    """
+    if isinstance(centre, str) and centre not in ATRIAL_CENTRES:
+        raise ValueError(f"unknown centre {centre!r}; choose one of {sorted(ATRIAL_CENTRES)}")
+    preset = ATRIAL_CENTRES[centre] if isinstance(centre, str) else centre
+    spacing = np.array(
+        preset.spacing_mm if spacing_mm is None else np.broadcast_to(spacing_mm, (3,)),
+        dtype=np.float64,
+    )
+    if shape is None:
+        shape = tuple(int(round(f / s)) for f, s in zip(_DEFAULT_FOV_MM, spacing, strict=True))
+    shape = tuple(int(v) for v in np.broadcast_to(shape, (3,)))
+    if min(shape) < 2 or spacing.min() <= 0:
+        raise ValueError(f"need shape >= 2 and positive spacing, got {shape}, {tuple(spacing)}")
+    if supersample is None:
+        factors = np.clip(np.ceil(spacing / 0.75 - 1e-6), 1, 4).astype(int)
+    else:
+        factors = np.broadcast_to(np.asarray(supersample, dtype=int), (3,)).copy()
+    rng = make_rng(seed)
+    anat_rng, contrast_rng, noise_rng = (np.random.default_rng(s) for s in rng.spawn(3))
+    an = _draw_anatomy(anat_rng)
+    frac = float(anat_rng.uniform(0.05, 0.35)) if scar_fraction is None else float(scar_fraction)
+    if not 0.0 <= frac <= 0.6:
+        raise ValueError(f"scar_fraction must be in [0, 0.6], got {frac}")
+
+    axes = [
+        ((np.arange(n) - (n - 1) / 2.0) * s).astype(np.float32)
+        for n, s in zip(shape, spacing, strict=True)
+    ]
+    tissue, band = _render_centres(an, axes, spacing)
+    wall_idx = np.nonzero(tissue == _LA_WALL)
+    scar_thr = np.inf
+    if frac > 0 and wall_idx[0].size:
+        scores = _scar_score(an, tuple(a[i] for a, i in zip(axes, wall_idx, strict=True)))
+        scar_thr = float(np.quantile(scores, 1.0 - frac))
+        tissue[tuple(i[scores > scar_thr] for i in wall_idx)] = _LA_SCAR
+
+    signal, info = _signal_table(contrast_rng, preset)
+    image = signal[tissue]
+    frac_blood = (tissue == _LA_BLOOD).astype(np.float32)
+    frac_wall = np.isin(tissue, (_LA_WALL, _LA_SCAR)).astype(np.float32)
+    frac_scar = (tissue == _LA_SCAR).astype(np.float32)
+    n_sub = int(np.prod(factors))
+    if n_sub > 1:
+        sel = np.nonzero(band < 0.5 * float(np.linalg.norm(spacing)))
+        offsets = _subsample_offsets(spacing, factors).astype(np.float32)
+        sub_pts = tuple(axes[k][sel[k]][:, None] + offsets[None, :, k] for k in range(3))
+        sub_t, _, _ = _tissue(an, sub_pts, scar_thr)
+        image[sel] = signal[sub_t].mean(axis=1)
+        frac_blood[sel] = (sub_t == _LA_BLOOD).mean(axis=1)
+        frac_wall[sel] = np.isin(sub_t, (_LA_WALL, _LA_SCAR)).mean(axis=1)
+        frac_scar[sel] = (sub_t == _LA_SCAR).mean(axis=1)
+
+    labels = np.zeros(shape, dtype=np.uint8)
+    is_wall = (frac_blood < 0.5) & ((frac_wall >= 0.25) | (frac_blood + frac_wall >= 0.5))
+    labels[is_wall] = LA_WALL
+    labels[is_wall & (frac_scar >= 0.5 * frac_wall)] = LA_SCAR
+    labels[frac_blood >= 0.5] = LA_BLOOD
+
+    sigma = np.asarray(preset.blur_mm) / spacing
+    if sigma.max() > 0.05:
+        image = ndimage.gaussian_filter(image, sigma=sigma, mode="nearest")
+    image = image * _bias_field(noise_rng, shape, preset.bias)
+    noise_sigma = float(signal[_LA_BLOOD]) / preset.snr
+    re = image + noise_rng.normal(0.0, noise_sigma, size=shape).astype(np.float32)
+    im = noise_rng.normal(0.0, noise_sigma, size=shape).astype(np.float32)
+    image = np.sqrt(re * re + im * im)
+    image = image / max(float(np.percentile(image, 99.5)), 1e-6)
+    if preset.gamma != 1.0:
+        image = image**preset.gamma
+    surface, scar_surface = project_scar_to_surface(
+        labels == LA_BLOOD, labels == LA_SCAR, tuple(spacing)
+    )
+    wall_count = int(np.count_nonzero(labels >= LA_WALL))
+    info.update(
+        seed=seed if isinstance(seed, int) else None,
+        centre=preset.name,
+        scar_fraction_target=frac,
+        scar_fraction=float(np.count_nonzero(labels == LA_SCAR) / max(wall_count, 1)),
+        wall_thickness_mm=float(an.thick0),
+        noise_sigma=noise_sigma,
+        snr=preset.snr,
+        supersample=tuple(int(f) for f in factors),
+    )
+    return AtrialCase(
+        image=image.astype(np.float32),
+        labels=labels,
+        surface=surface,
+        scar_surface=scar_surface,
+        spacing=tuple(float(s) for s in spacing),
+        centre=preset.name,
+        info=info,
+    )
