@@ -1,0 +1,479 @@
+"""Acquisition effects (bias, k-space, noise) and multi-sequence misalignment.
+
+Image formation, applied per sequence **in that sequence's own space**, after the clean
+(noise-free, partial-volume) image has been formed:
+
+1. multiply by a coil sensitivity / bias field (surface-coil falloff times a smooth random field);
+2. Fourier transform and keep the acquired part of k-space: the central ``kspace_fraction`` of
+   the phase-encode lines and, if the acquired resolution is coarser than the output pixel, the
+   matching central part along both axes (zero filling: blur plus Gibbs ringing);
+3. per phase-encode line phase errors (motion inconsistency between segments: ghosts);
+4. complex Gaussian noise on the *acquired* k-space samples only (so zero-filled images have
+   spatially correlated noise, as real ones do), then the magnitude (Rician statistics).
+
+Misalignment convention (read this before writing a registration method)
+-----------------------------------------------------------------------
+A :class:`Rigid2D` ``T`` maps **common-space** pixel coordinates ``p = (y, x)`` to
+**sequence-space** pixel coordinates::
+
+    T(p) = R(angle) @ (p - c) + c + shift,    c = ((H - 1) / 2, (W - 1) / 2),
+    R(a) = [[cos a, -sin a], [sin a, cos a]]  acting on (y, x)
+
+and a sequence image satisfies ``I_seq(T(p)) = I_common(p)``. So resampling the sequence image
+at ``T(p)`` for every common-space pixel ``p`` returns the common-space image
+(:func:`resample_to_common`); a registration method that recovers ``T`` aligns the sequence to
+the common space. To *make* a sequence image, the clean common image is read at ``T^{-1}(q)``
+for every sequence pixel ``q`` (:func:`warp_to_sequence`), and only then are bias, k-space
+truncation and noise applied, in the sequence's space: noise is never warped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+
+from ..core.seed import make_rng
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cardiac import CardiacCase
+
+
+# --------------------------------------------------------------------------- smooth fields
+
+
+@functools.lru_cache(maxsize=64)
+def bspline_matrix(n_out: int, n_ctrl: int) -> np.ndarray:
+    """Cubic B-spline interpolation weights from ``n_ctrl`` control points to ``n_out`` samples.
+
+    The control points span the samples with one extra point outside each end, so the field
+    is smooth up to the border.
+
+    Returns:
+        ``float32`` (n_out, n_ctrl); rows sum to 1. Cached: do not modify.
+    """
+    if n_ctrl < 4:
+        raise ValueError(f"need at least 4 control points, got {n_ctrl}")
+    t = np.linspace(0.0, n_ctrl - 3, n_out) + 1.0  # positions in control-point units
+    i = np.floor(t).astype(int)
+    u = t - i
+    basis = np.stack(
+        [
+            (1 - u) ** 3 / 6,
+            (3 * u**3 - 6 * u**2 + 4) / 6,
+            (-3 * u**3 + 3 * u**2 + 3 * u + 1) / 6,
+            u**3 / 6,
+        ],
+        axis=1,
+    )
+    mat = np.zeros((n_out, n_ctrl), np.float64)
+    for k in range(4):
+        idx = np.clip(i - 1 + k, 0, n_ctrl - 1)
+        np.add.at(mat, (np.arange(n_out), idx), basis[:, k])
+    out = mat.astype(np.float32)
+    out.flags.writeable = False
+    return out
+
+
+def smooth_field(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    n_ctrl: int | tuple[int, int],
+    std: float = 1.0,
+) -> np.ndarray:
+    """A smooth random 2D field: Gaussian control points through cubic B-splines.
+
+    Args:
+        rng: Random generator.
+        shape: Output (H, W).
+        n_ctrl: Control points per axis (larger = finer detail), or (ny, nx).
+        std: Standard deviation of the control values (the field's std is about 0.6 of it).
+
+    Returns:
+        ``float32`` (H, W).
+    """
+    ny, nx = (n_ctrl, n_ctrl) if isinstance(n_ctrl, int) else n_ctrl
+    ctrl = rng.normal(0.0, std, size=(ny, nx)).astype(np.float32)
+    return bspline_matrix(shape[0], ny) @ ctrl @ bspline_matrix(shape[1], nx).T
+
+
+def bias_field(
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    *,
+    pixel_mm: float,
+    strength: float = 0.2,
+    coil_falloff: float = 0.5,
+) -> np.ndarray:
+    """Multiplicative receive-coil bias: surface-coil falloff times a smooth random field.
+
+    The anterior (and weaker posterior) coil arrays make the signal fall from the chest wall
+    towards the heart and rise again near the spine; the axis is tilted at random.
+
+    Args:
+        shape: (H, W).
+        rng: Random generator.
+        pixel_mm: Pixel size (mm), so the falloff has a physical length.
+        strength: Standard deviation of the smooth log-field.
+        coil_falloff: 0 = none, 1 = strong surface-coil gradient.
+
+    Returns:
+        ``float32`` (H, W), about 1 at the image centre (range roughly 0.5-1.8).
+    """
+    h, w = shape
+    y = (np.arange(h, dtype=np.float32) - (h - 1) / 2) * pixel_mm
+    x = (np.arange(w, dtype=np.float32) - (w - 1) / 2) * pixel_mm
+    tilt = rng.uniform(-0.5, 0.5)
+    depth = np.cos(tilt) * y[:, None] + np.sin(tilt) * x[None, :]  # mm, negative = anterior
+    length = 110.0
+    log_coil = coil_falloff * (-0.55 * depth / length + 0.25 * (depth / length) ** 2)
+    log_rand = smooth_field(rng, shape, 4, std=strength)
+    log_b = log_coil + log_rand
+    log_b -= log_b[h // 2 - h // 8 : h // 2 + h // 8, w // 2 - w // 8 : w // 2 + w // 8].mean()
+    return np.exp(log_b).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- acquisition
+
+
+@dataclass
+class SequenceAcquisition:
+    """Acquisition settings of one sequence for one case (all the randomness made explicit).
+
+    Attributes:
+        sigma: Noise standard deviation per real/imaginary channel, in signal units.
+        kspace_fraction: Fraction of phase-encode lines kept (centred).
+        resolution_fraction: Fraction of k-space kept along both axes (acquired / output
+            resolution), 1 = full.
+        pe_axis: Phase-encode axis of the (H, W) image: 0 (rows, y) or 1 (columns, x).
+        bias_strength: Std of the smooth log-bias.
+        coil_falloff: Surface-coil falloff strength.
+        ghosting: Std (radians) of the per-line phase error.
+    """
+
+    sigma: float
+    kspace_fraction: float = 1.0
+    resolution_fraction: float = 1.0
+    pe_axis: int = 1
+    bias_strength: float = 0.2
+    coil_falloff: float = 0.5
+    ghosting: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _centre_mask(n: int, fraction: float) -> np.ndarray:
+    keep = max(2, int(round(n * min(max(fraction, 0.0), 1.0))))
+    mask = np.zeros(n, bool)
+    start = (n - keep) // 2
+    mask[start : start + keep] = True
+    return np.fft.ifftshift(mask)
+
+
+def acquire(
+    clean: np.ndarray,
+    settings: SequenceAcquisition,
+    rng: np.random.Generator,
+    *,
+    pixel_mm: float,
+) -> np.ndarray:
+    """Turn a clean magnitude image (stack) into an acquired magnitude image.
+
+    Args:
+        clean: ``(Z, H, W)`` or ``(H, W)`` non-negative signal (noise-free, partial volume).
+        settings: Noise, k-space, bias and ghosting settings.
+        rng: Random generator (bias, ghost phases, noise).
+        pixel_mm: In-plane pixel size (mm), for the bias field.
+
+    Returns:
+        ``float32`` magnitude of the same shape, in the same signal units (not normalised).
+    """
+    squeeze = clean.ndim == 2
+    vol = clean[None] if squeeze else clean
+    z, h, w = vol.shape
+    bias = bias_field(
+        (h, w),
+        rng,
+        pixel_mm=pixel_mm,
+        strength=settings.bias_strength,
+        coil_falloff=settings.coil_falloff,
+    )
+    pe = settings.pe_axis
+    res = settings.resolution_fraction
+    my = _centre_mask(h, res * (settings.kspace_fraction if pe == 0 else 1.0))
+    mx = _centre_mask(w, res * (settings.kspace_fraction if pe == 1 else 1.0))
+    # At full resolution only the phase-encode axis is cut, so a 1D FFT along it suffices.
+    if res < 1.0:
+        axes: tuple[int, ...] = (-2, -1)
+        mask = my[:, None] & mx[None, :]
+    elif pe == 0:
+        axes, mask = (-2,), my[:, None]
+    else:
+        axes, mask = (-1,), mx[None, :]
+    n_total = int(np.prod([vol.shape[a] for a in axes]))
+    kept = float(mask.sum()) / mask.size
+    k = sfft.fftn((vol * bias).astype(np.float32), axes=axes)
+    if settings.ghosting > 0:
+        n_pe = h if pe == 0 else w
+        lines = np.arange(n_pe)
+        period = rng.uniform(3.0, 9.0)
+        phase = settings.ghosting * (
+            2.0 * np.sin(2 * np.pi * lines / period + rng.uniform(0, 2 * np.pi))
+            + rng.normal(0.0, 1.0, n_pe)
+        )
+        ramp = np.exp(1j * phase).astype(np.complex64)
+        k *= ramp[:, None] if pe == 0 else ramp[None, :]
+    # Complex noise on the acquired samples only, scaled so that the image-space std per
+    # channel is ``sigma`` (zero filling then makes it spatially correlated, as in real data).
+    sigma_k = settings.sigma * np.sqrt(n_total / kept)
+    noise = rng.standard_normal((2, z, h, w), dtype=np.float32)
+    k += sigma_k * (noise[0] + 1j * noise[1])
+    k *= mask
+    img = np.abs(sfft.ifftn(k, axes=axes)).astype(np.float32)
+    return img[0] if squeeze else img
+
+
+def normalise(image: np.ndarray, percentile: float = 99.5) -> tuple[np.ndarray, float]:
+    """Divide by the ``percentile`` of the image (values land in about [0, 1]).
+
+    Returns:
+        The ``float32`` image and the scale it was divided by.
+    """
+    scale = float(np.percentile(image, percentile))
+    scale = scale if scale > 0 else 1.0
+    return (image / scale).astype(np.float32), scale
+
+
+# --------------------------------------------------------------------------- rigid transforms
+
+
+def _rot(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+@dataclass(frozen=True)
+class Rigid2D:
+    """In-plane rigid transform from common space to a sequence's space (pixels, (y, x) order).
+
+    ``T(p) = R(angle) @ (p - c) + c + shift`` with ``c`` the image centre ``((H-1)/2, (W-1)/2)``
+    and ``R(a) = [[cos a, -sin a], [sin a, cos a]]`` on (y, x). See the module docstring.
+
+    Attributes:
+        angle: Rotation (radians).
+        shift: (dy, dx) in pixels.
+    """
+
+    angle: float = 0.0
+    shift: tuple[float, float] = (0.0, 0.0)
+
+    def matrix(self, shape: tuple[int, int]) -> np.ndarray:
+        """3x3 homogeneous matrix acting on (y, x, 1) for an image of ``shape`` (H, W)."""
+        c = np.array([(shape[0] - 1) / 2.0, (shape[1] - 1) / 2.0])
+        r = _rot(self.angle)
+        m = np.eye(3)
+        m[:2, :2] = r
+        m[:2, 2] = c - r @ c + np.asarray(self.shift, float)
+        return m
+
+    def inverse(self, shape: tuple[int, int] | None = None) -> Rigid2D:
+        """The inverse transform (the centre convention makes it shape-independent)."""
+        shift = -_rot(-self.angle) @ np.asarray(self.shift, float)
+        return Rigid2D(-self.angle, (float(shift[0]), float(shift[1])))
+
+    def apply(self, points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Map (N, 2) common-space (y, x) points to sequence space."""
+        m = self.matrix(shape)
+        return np.asarray(points, float) @ m[:2, :2].T + m[:2, 2]
+
+    def then_shift(self, dy: float, dx: float) -> Rigid2D:
+        """This transform followed by a translation (e.g. a per-slice breath-hold shift)."""
+        return Rigid2D(self.angle, (self.shift[0] + dy, self.shift[1] + dx))
+
+    @property
+    def angle_deg(self) -> float:
+        return float(np.rad2deg(self.angle))
+
+
+def _affine(image: np.ndarray, m: np.ndarray, order: int) -> np.ndarray:
+    """out[o] = image[m @ (o, 1)] for a 2D image (scipy's pull convention), zeros outside."""
+    return ndimage.affine_transform(
+        image,
+        m[:2, :2],
+        offset=m[:2, 2],
+        order=order,
+        mode="constant",
+        cval=0.0,
+        prefilter=order > 1,
+    )
+
+
+def warp_to_sequence(image: np.ndarray, transform: Rigid2D, order: int = 3) -> np.ndarray:
+    """Make the sequence-space image: ``out(q) = image(T^{-1}(q))`` for a 2D (H, W) image."""
+    m = transform.inverse().matrix(image.shape)
+    return _affine(image, m, order)
+
+
+def resample_to_common(image: np.ndarray, transform: Rigid2D, order: int = 1) -> np.ndarray:
+    """Bring a sequence image back to common space: ``out(p) = image(T(p))`` (2D (H, W))."""
+    return _affine(image, transform.matrix(image.shape), order)
+
+
+# --------------------------------------------------------------------------- misalignment
+
+
+@dataclass
+class MisalignedCase:
+    """Multi-sequence case with every sequence in its own space (like MS-CMRSeg).
+
+    Attributes:
+        images: Per sequence, ``float32`` (Z, H, W) in its own space, normalised; missing
+            slices are 0.
+        labels: Per sequence, its labels in its own space (nearest neighbour), ``uint8``.
+        common_labels: Ground truth in the common space (the reference sequence's), ``uint8``.
+        common_images: Per sequence, the sequence image resampled with the true transforms
+            (what a perfect registration would give; the noise is resampled with it).
+        transforms: Per sequence, per slice, the full transform (sequence rigid, then the
+            slice's breath-hold shift).
+        sequence_transforms: Per sequence, the rigid part shared by all its slices.
+        slice_shifts: Per sequence, (Z, 2) breath-hold shifts (dy, dx) in pixels.
+        coverage: Per sequence, ``bool`` (Z,): False where the sequence has no slice.
+        spacing: (z, y, x) in mm.
+        reference: Name of the sequence that defines the common space (identity transforms).
+        info: The case's info plus the misalignment settings.
+    """
+
+    images: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    common_labels: np.ndarray
+    common_images: dict[str, np.ndarray]
+    transforms: dict[str, list[Rigid2D]]
+    sequence_transforms: dict[str, Rigid2D]
+    slice_shifts: dict[str, np.ndarray]
+    coverage: dict[str, np.ndarray]
+    spacing: tuple[float, float, float]
+    reference: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def misalign(
+    case: CardiacCase,
+    seed: int | np.random.Generator,
+    *,
+    max_angle_deg: float = 6.0,
+    max_shift_px: float = 5.0,
+    slice_shift_px: float = 2.0,
+    reference: str | None = "bssfp",
+    missing: Mapping[str, float] | None = None,
+) -> MisalignedCase:
+    """Put each sequence of a case into its own space, with known transforms.
+
+    Each non-reference sequence gets a rigid transform (angle uniform in +-``max_angle_deg``,
+    shift uniform in +-``max_shift_px`` per axis) and every slice a breath-hold shift
+    (Gaussian, std ``slice_shift_px``, clipped at 2.5 std). The clean common-space image
+    (``case.clean``: noise-free, with partial volume) is warped with cubic splines into the
+    sequence's space and only then acquired (bias, k-space, Rician noise) with the case's own
+    acquisition settings, so noise is not warped. Labels follow by nearest neighbour. The
+    reference sequence keeps the identity and its acquired image from ``case``.
+
+    Args:
+        case: A phantom case from :func:`~zmic_lessons.data.cardiac.simulate_case`.
+        seed: Seed or generator for the transforms and the new acquisitions.
+        max_angle_deg: Largest rotation per sequence (degrees).
+        max_shift_px: Largest translation per sequence and axis (pixels).
+        slice_shift_px: Std of the per-slice shifts (pixels).
+        reference: Sequence that defines the common space, or ``None`` to move them all.
+        missing: Fraction of slices each named sequence lacks, e.g. ``{"t2": 0.5}``; at
+            least one slice is kept.
+
+    Returns:
+        A :class:`MisalignedCase`.
+    """
+    rng = make_rng(seed)
+    seqs = list(case.images)
+    if reference is not None and reference not in seqs:
+        raise ValueError(f"reference {reference!r} is not one of the case's sequences {seqs}")
+    missing = dict(missing or {})
+    unknown = set(missing) - set(seqs)
+    if unknown:
+        raise ValueError(f"missing names unknown sequences {sorted(unknown)}; have {seqs}")
+    clean = case.clean if case.clean is not None else case.images
+    acq_info = case.info.get("acquisition", {})
+    nz, h, w = case.labels.shape
+    pixel_mm = case.spacing[1]
+    out = MisalignedCase(
+        images={},
+        labels={},
+        common_labels=case.labels.copy(),
+        common_images={},
+        transforms={},
+        sequence_transforms={},
+        slice_shifts={},
+        coverage={},
+        spacing=case.spacing,
+        reference=reference,
+        info=dict(case.info),
+    )
+    for name in seqs:
+        if name == reference:
+            seq_t = Rigid2D()
+            shifts = np.zeros((nz, 2))
+        else:
+            angle = np.deg2rad(rng.uniform(-max_angle_deg, max_angle_deg))
+            sh = rng.uniform(-max_shift_px, max_shift_px, size=2)
+            seq_t = Rigid2D(float(angle), (float(sh[0]), float(sh[1])))
+            shifts = np.clip(
+                rng.normal(0.0, slice_shift_px, size=(nz, 2)),
+                -2.5 * slice_shift_px,
+                2.5 * slice_shift_px,
+            )
+        frac = float(missing.get(name, 0.0))
+        if not 0.0 <= frac < 1.0:
+            raise ValueError(f"missing[{name!r}] must be in [0, 1), got {frac}")
+        n_drop = min(int(np.floor(frac * nz + 0.5)), nz - 1)
+        cover = np.ones(nz, bool)
+        if n_drop > 0:
+            cover[rng.choice(nz, size=n_drop, replace=False)] = False
+        transforms = [seq_t.then_shift(float(s[0]), float(s[1])) for s in shifts]
+        labels = np.zeros_like(case.labels)
+        if name == reference:
+            image = case.images[name].copy()
+            labels[:] = case.labels
+        else:
+            warped = np.zeros((nz, h, w), np.float32)
+            for z in range(nz):
+                warped[z] = warp_to_sequence(clean[name][z], transforms[z], order=3)
+                labels[z] = warp_to_sequence(case.labels[z], transforms[z], order=0)
+            warped = np.maximum(warped, 0.0)
+            if case.clean is not None and name in acq_info:
+                settings = SequenceAcquisition(**acq_info[name])
+                image, _ = normalise(acquire(warped, settings, rng, pixel_mm=pixel_mm))
+            else:
+                image = warped
+        image[~cover] = 0.0
+        labels[~cover] = 0
+        common = np.zeros_like(image)
+        for z in np.flatnonzero(cover):
+            common[z] = resample_to_common(image[z], transforms[z], order=1)
+        out.images[name] = image.astype(np.float32)
+        out.labels[name] = labels
+        out.common_images[name] = common
+        out.transforms[name] = transforms
+        out.sequence_transforms[name] = seq_t
+        out.slice_shifts[name] = shifts.astype(np.float32)
+        out.coverage[name] = cover
+    out.info["misalign"] = {
+        "seed": seed if isinstance(seed, int) else None,
+        "max_angle_deg": max_angle_deg,
+        "max_shift_px": max_shift_px,
+        "slice_shift_px": slice_shift_px,
+        "reference": reference,
+        "missing": missing,
+    }
+    return out
