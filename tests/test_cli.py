@@ -18,8 +18,13 @@ def fake_chapter(monkeypatch):
 
     def run(budget, device, seed, data, out, **overrides):
         calls.update(budget=budget, device=device, seed=seed, data=data, overrides=overrides)
-        return Results(chapter="fake", budget=budget, device=str(device), seed=seed,
-                       metrics={"dice": 0.5 + seed / 100})
+        return Results(
+            chapter="fake",
+            budget=budget,
+            device=str(device),
+            seed=seed,
+            metrics={"dice": 0.5 + seed / 100},
+        )
 
     module = types.ModuleType("fake_chapter_module")
     module.TITLE = "A fake chapter"
