@@ -1,0 +1,459 @@
+"""Joint optimisation (Q5): EM for the appearance and prior, ascent on the transforms, one LL.
+
+One outer iteration at a fixed smoothing level:
+
+1. resample the sequences by the current transforms ``Phi`` and the atlas by its own transform;
+2. ``em_steps`` EM iterations for ``Theta = {w, tau, mu, var}`` (LL cannot decrease);
+3. ``reg_steps`` preconditioned gradient-ascent steps on ``Phi`` with ``Theta`` frozen, each
+   accepted only if LL increases (backtracking), so LL cannot decrease either.
+
+This is the iterated-conditional-modes scheme of the MvMM papers: block-coordinate ascent on
+the same objective ``LL(Theta, Phi)``. A coarse-to-fine schedule smooths the images (a larger
+capture range first); LL is monotone within each level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .model import (
+    MixtureParams,
+    Posteriors,
+    e_step,
+    em,
+    init_params,
+    log_likelihood,
+    log_prior_from_atlas,
+)
+from .transforms import (
+    AtlasAffine,
+    Region,
+    StackRigid,
+    gaussian_smooth2d,
+    rigid_coords,
+    rotation,
+    sample,
+)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of :func:`fit_mvmm`.
+
+    Attributes:
+        n_iter: Outer iterations (split evenly over the smoothing levels).
+        em_steps: EM iterations per outer iteration.
+        reg_steps: Transform ascent steps per outer iteration.
+        smoothing: In-plane Gaussian sigma (pixels) of each coarse-to-fine level.
+        register: Optimise the sequence transforms (``False``: the no-registration baseline).
+        optimise_atlas: Optimise the atlas translation (its scale comes from
+            :func:`search_atlas_offset`).
+        var_floor: Smallest component variance.
+        update_weights: Re-estimate the class weights ``w`` (else they stay uniform: the
+            atlas alone is the prior).
+        step_px: Initial step (largest displacement change, pixels) of the ascent.
+        max_step_px: Largest step.
+        radius_px: Length that converts a rotation into a displacement (angle scale).
+        snapshot_every: Keep posteriors and resampled images every this many iterations
+            (0: never) for the notebook's step-through widget.
+    """
+
+    n_iter: int = 40
+    em_steps: int = 2
+    reg_steps: int = 2
+    smoothing: tuple[float, ...] = (2.0, 1.0)
+    register: bool = True
+    optimise_atlas: bool = True
+    var_floor: float = 1e-4
+    update_weights: bool = True
+    step_px: float = 1.0
+    max_step_px: float = 2.0
+    radius_px: float = 30.0
+    snapshot_every: int = 0
+
+
+@dataclass
+class MvMMFit:
+    """What :func:`fit_mvmm` returns.
+
+    Attributes:
+        params: Final appearance and prior parameters.
+        posteriors: Final E-step (``gamma (K, Z, H, W)``, ``rho (S, K, C, Z, H, W)``).
+        transform: Recovered sequence/slice transforms.
+        atlas_transform: Recovered atlas transform.
+        J: Sequences resampled into the common-space window at the last level,
+            ``(S, Z, H', W')``.
+        coverage: Coverage used at the end, ``(S, Z, H', W')`` bool.
+        prior: Warped atlas prior ``pi (K, Z, H', W')`` at the end.
+        region: The window ``(y0, x0, H', W')`` of the ``(H, W)`` common grid that was fitted
+            (the bounding box of the ROI mask); posteriors, ``J`` and ``prior`` live on it.
+        full_shape: ``(Z, H, W)`` of the common grid.
+        history: One record per outer iteration: ``iteration``, ``level``, ``sigma``,
+            ``ll_em`` (after EM), ``ll`` (after the transform step), ``ll_trace`` (LL before
+            each EM iteration), ``step_px``.
+        snapshots: ``(iteration, {"gamma", "J", "rho_scar"...})`` for the widget.
+    """
+
+    params: MixtureParams
+    posteriors: Posteriors
+    transform: StackRigid
+    atlas_transform: AtlasAffine
+    J: Tensor
+    coverage: Tensor
+    prior: Tensor
+    region: Region
+    full_shape: tuple[int, int, int]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
+
+    def embed(self, x: Tensor, fill: float = 0.0) -> Tensor:
+        """Place a window ``(..., Z, H', W')`` into the full ``(..., Z, H, W)`` grid."""
+        y0, x0, hh, ww = self.region
+        out = torch.full(
+            (*x.shape[:-2], *self.full_shape[-2:]), fill, dtype=x.dtype, device=x.device
+        )
+        out[..., y0 : y0 + hh, x0 : x0 + ww] = x
+        return out
+
+    @property
+    def gamma(self) -> Tensor:
+        """Class posteriors on the full common grid ``(K, Z, H, W)`` (background outside)."""
+        gamma = self.embed(self.posteriors.gamma)
+        outside = self.embed(torch.zeros_like(self.posteriors.gamma[0]), fill=1.0)
+        gamma[0] = gamma[0] + outside
+        return gamma
+
+    @property
+    def segmentation(self) -> Tensor:
+        """Common-space labels ``(Z, H, W)`` in class order."""
+        return self.gamma.argmax(0)
+
+    def segmentation_in_sequence(self, index: int) -> Tensor:
+        """Labels in sequence ``index``'s own space, pulled back through ``T_i^{-1}``."""
+        return to_sequence_space(self.gamma, self.transform, index).argmax(0)
+
+    @property
+    def ll_history(self) -> list[float]:
+        """LL after each outer iteration."""
+        return [h["ll"] for h in self.history]
+
+
+def _split(n_iter: int, n_levels: int) -> list[int]:
+    base, extra = divmod(n_iter, n_levels)
+    return [base + (1 if i < extra else 0) for i in range(n_levels)]
+
+
+def _resample(
+    images: Tensor,
+    atlas: Tensor,
+    transform: StackRigid,
+    atlas_transform: AtlasAffine,
+    slice_coverage: Tensor,
+    region: Region,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``J``, coverage and the warped atlas prior at the current transforms, on ``region``."""
+    j, fov = transform.resample(images, region)
+    coverage = fov & slice_coverage[:, :, None, None]
+    return j, coverage, atlas_transform.warp(atlas, region)
+
+
+def bounding_region(mask: Tensor, margin: int = 2) -> Region:
+    """The smallest window ``(y0, x0, h, w)`` holding every nonzero pixel of ``mask (Z, H, W)``."""
+    fg = mask.reshape(-1, *mask.shape[-2:]).ne(0).any(0)
+    if not bool(fg.any()):
+        raise ValueError("the region-of-interest mask is empty")
+    ys = torch.nonzero(fg.any(1)).flatten()
+    xs = torch.nonzero(fg.any(0)).flatten()
+    h, w = fg.shape
+    y0, y1 = max(int(ys[0]) - margin, 0), min(int(ys[-1]) + margin + 1, h)
+    x0, x1 = max(int(xs[0]) - margin, 0), min(int(xs[-1]) + margin + 1, w)
+    return y0, x0, y1 - y0, x1 - x0
+
+
+@dataclass
+class AscentState:
+    """Memory of :func:`transform_ascent` between calls.
+
+    Attributes:
+        step: Current step length (pixels).
+        sq: Running mean of the squared gradients (in pixel units), one tensor per parameter.
+    """
+
+    step: float
+    sq: list[Tensor] | None = None
+
+
+def transform_ascent(
+    objective: Callable[[], Tensor],
+    tensors: list[Tensor],
+    scales: list[float],
+    state: AscentState,
+    max_step_px: float,
+    n_steps: int,
+    max_halvings: int = 6,
+    decay: float = 0.8,
+) -> float:
+    """Backtracking, diagonally preconditioned gradient ascent (modifies ``tensors`` in place).
+
+    Each parameter is measured in pixels (``scales``: units per pixel, e.g. 1 / radius for an
+    angle) and its gradient is divided by the root of its running mean square (RMSprop
+    without momentum). The preconditioner is positive, so the direction is an ascent
+    direction, and a step is kept only if the objective increases: the objective never
+    decreases, whatever the conditioning of rotations against translations.
+
+    Returns:
+        The final objective value; ``state`` holds the step to start from next time.
+    """
+    for t in tensors:
+        t.requires_grad_(True)
+    value = objective()
+    for _ in range(n_steps):
+        grads = [g * s for g, s in zip(torch.autograd.grad(value, tensors), scales, strict=True)]
+        if state.sq is None or len(state.sq) != len(grads):
+            state.sq = [g * g for g in grads]
+        else:
+            state.sq = [
+                decay * q + (1 - decay) * g * g for q, g in zip(state.sq, grads, strict=True)
+            ]
+        directions = [
+            g / (q.sqrt() + 1e-12) * s for g, q, s in zip(grads, state.sq, scales, strict=True)
+        ]
+        if not any(bool((g != 0).any()) for g in grads):
+            break
+        old = [t.detach().clone() for t in tensors]
+        accepted = False
+        for _ in range(max_halvings):
+            with torch.no_grad():
+                for t, o, d in zip(tensors, old, directions, strict=True):
+                    t.copy_(o + state.step * d)
+            trial = objective()
+            if float(trial.detach()) > float(value.detach()):
+                value = trial
+                state.step = min(state.step * 1.5, max_step_px)
+                accepted = True
+                break
+            state.step *= 0.5
+        if not accepted:
+            with torch.no_grad():
+                for t, o in zip(tensors, old, strict=True):
+                    t.copy_(o)
+            break
+    state.step = max(state.step, 1e-3)
+    for t in tensors:
+        t.requires_grad_(False)
+    return float(value.detach())
+
+
+def fit_mvmm(
+    images: Tensor,
+    atlas: Tensor,
+    active: Tensor,
+    *,
+    slice_coverage: Tensor | None = None,
+    mask: Tensor | None = None,
+    config: FitConfig = FitConfig(),
+    transform: StackRigid | None = None,
+    atlas_transform: AtlasAffine | None = None,
+    params: MixtureParams | None = None,
+    reference: int = 0,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+) -> MvMMFit:
+    """Fit an MvMM to ``S`` stacks: EM for ``Theta`` alternating with ascent on ``Phi``.
+
+    Args:
+        images: Sequences in their own spaces, ``(S, Z, H, W)`` (intensities roughly in [0, 1]).
+        atlas: Probabilistic atlas in the common space, ``(K, Z, H, W)``, strictly positive.
+        active: Components per (sequence, class), bool ``(S, K, C)``.
+        slice_coverage: Which slices each sequence has, bool ``(S, Z)`` (default: all).
+        mask: ROI ``(Z, H, W)`` (default: everywhere). Only its bounding box is fitted.
+        config: :class:`FitConfig`.
+        transform: Initial sequence transforms (default: identity, ``reference`` fixed).
+        atlas_transform: Initial atlas transform (default: identity).
+        params: Initial ``Theta`` (default: prior-weighted moments).
+        reference: Sequence that defines the common space (kept at the identity).
+        callback: Called after every outer iteration with the history record.
+
+    Returns:
+        :class:`MvMMFit`.
+    """
+    s, z, h, w = images.shape
+    device, dtype = images.device, images.dtype
+    if atlas.shape[1:] != (z, h, w):
+        raise ValueError(f"atlas {tuple(atlas.shape)} does not match the images {(s, z, h, w)}")
+    if slice_coverage is None:
+        slice_coverage = torch.ones(s, z, dtype=torch.bool, device=device)
+    slice_coverage = slice_coverage.to(device=device, dtype=torch.bool)
+    if mask is None:
+        mask = torch.ones(z, h, w, device=device, dtype=dtype)
+    region = bounding_region(mask)
+    y0, x0, hh, ww = region
+    mask = mask[..., y0 : y0 + hh, x0 : x0 + ww].to(dtype)
+    transform = (
+        StackRigid.identity(s, z, reference, device, dtype) if transform is None else transform
+    ).clone()
+    atlas_transform = (
+        AtlasAffine.identity(device, dtype) if atlas_transform is None else atlas_transform
+    ).clone()
+    scales = [1.0 / config.radius_px, 1.0]
+    history: list[dict[str, Any]] = []
+    snapshots: list[tuple[int, dict[str, Tensor]]] = []
+    iteration = 0
+    state = AscentState(step=config.step_px)
+    levels = config.smoothing or (0.0,)
+    for level, (sigma, n_level) in enumerate(
+        zip(levels, _split(config.n_iter, len(levels)), strict=True)
+    ):
+        smoothed = gaussian_smooth2d(images, sigma)
+        for _ in range(n_level):
+            with torch.no_grad():
+                j, coverage, prior = _resample(
+                    smoothed, atlas, transform, atlas_transform, slice_coverage, region
+                )
+                if params is None:
+                    params = init_params(j, prior, active, coverage, mask, 1.0, config.var_floor)
+            params, trace = em(
+                j,
+                params,
+                prior,
+                coverage,
+                mask,
+                config.em_steps,
+                config.var_floor,
+                config.update_weights,
+            )
+            with torch.no_grad():
+                ll_em = float(
+                    log_likelihood(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+                )
+            ll = ll_em
+            tensors: list[Tensor] = []
+            tensor_scales: list[float] = []
+            if config.register:
+                tensors += transform.parameters()
+                tensor_scales += scales
+            if config.optimise_atlas:
+                tensors += [atlas_transform.shift]
+                tensor_scales += [1.0]
+            if tensors and config.reg_steps > 0:
+                frozen = params.detach()
+                n_vox = float(mask.sum())
+
+                # The coverage is frozen during the step: letting samples leave the field of view
+                # would make LL jump (a voxel dropping out is marginalised), which the ascent
+                # would exploit.
+                def objective(
+                    frozen=frozen, smoothed=smoothed, n_vox=n_vox, cov=coverage
+                ) -> Tensor:
+                    jj, _, pri = _resample(
+                        smoothed, atlas, transform, atlas_transform, slice_coverage, region
+                    )
+                    log_prior = log_prior_from_atlas(pri, frozen.w)
+                    return log_likelihood(jj, frozen, log_prior, cov, mask) / n_vox
+
+                ll_norm = transform_ascent(
+                    objective, tensors, tensor_scales, state, config.max_step_px, config.reg_steps
+                )
+                ll = ll_norm * n_vox
+            record = {
+                "iteration": iteration,
+                "level": level,
+                "sigma": sigma,
+                "ll_em": ll_em,
+                "ll": ll,
+                "ll_trace": trace,
+                "step_px": state.step,
+            }
+            history.append(record)
+            if config.snapshot_every and iteration % config.snapshot_every == 0:
+                with torch.no_grad():
+                    post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+                snapshots.append((iteration, {"gamma": post.gamma.clone(), "J": j.clone()}))
+            if callback is not None:
+                callback(record)
+            iteration += 1
+        state.step = max(state.step, config.step_px * 0.5)
+    assert params is not None
+    with torch.no_grad():
+        j, coverage, prior = _resample(
+            smoothed, atlas, transform, atlas_transform, slice_coverage, region
+        )
+        post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+    return MvMMFit(
+        params=params,
+        posteriors=post,
+        transform=transform,
+        atlas_transform=atlas_transform,
+        J=j,
+        coverage=coverage,
+        prior=prior,
+        region=region,
+        full_shape=(z, h, w),
+        history=history,
+        snapshots=snapshots,
+    )
+
+
+def to_sequence_space(gamma: Tensor, transform: StackRigid, index: int) -> Tensor:
+    """Pull common-space posteriors ``(K, Z, H, W)`` back into sequence ``index``'s space.
+
+    Uses ``T^{-1}(q) = R(-angle)(q - c - shift) + c``.
+    """
+    k, z, h, w = gamma.shape
+    angle, shift = transform.effective()
+    a = -angle[index].detach().expand(z)
+    inv_shift = -(rotation(a) @ shift[index].detach()[..., None]).squeeze(-1)
+    coords = rigid_coords(a, inv_shift, h, w)  # (Z, H, W, 2)
+    coords = coords[None].expand(k, -1, -1, -1, -1).reshape(k * z, h, w, 2)
+    return sample(gamma.reshape(k * z, h, w), coords).reshape(k, z, h, w)
+
+
+def search_atlas_offset(
+    image: Tensor,
+    atlas: Tensor,
+    active: Tensor,
+    *,
+    max_shift_px: float = 24.0,
+    step_px: float = 4.0,
+    scales: tuple[float, ...] = (0.85, 1.0, 1.15),
+    em_steps: int = 2,
+    pool: int = 2,
+) -> AtlasAffine:
+    """Coarse exhaustive search of the atlas translation and scale on one (reference) stack.
+
+    Every candidate is scored by the MvMM log-likelihood after a few EM steps on a
+    ``pool``-times downsampled grid (the same objective as the fit, at low resolution); the best
+    one initialises the gradient ascent, which only has a few pixels' capture range.
+
+    Args:
+        image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
+
+    Returns:
+        The best :class:`AtlasAffine` (in full-resolution pixels).
+    """
+    import torch.nn.functional as F
+
+    small = F.avg_pool2d(image[0], pool)[None]
+    small_atlas = F.avg_pool2d(atlas, pool)
+    best: tuple[float, AtlasAffine] | None = None
+    offsets = torch.arange(-max_shift_px, max_shift_px + 1e-6, step_px).tolist()
+    for scale in scales:
+        for dy in offsets:
+            for dx in offsets:
+                cand = AtlasAffine.identity(image.device, image.dtype)
+                cand.linear += (1.0 / scale - 1.0) * torch.eye(2, dtype=image.dtype)
+                cand.shift += torch.tensor([dy, dx], dtype=image.dtype) / pool
+                with torch.no_grad():
+                    prior = cand.warp(small_atlas)
+                    params = init_params(small, prior, active)
+                    params, trace = em(small, params, prior, n_iter=em_steps)
+                    ll = float(log_likelihood(small, params, log_prior_from_atlas(prior, params.w)))
+                if best is None or ll > best[0]:
+                    full = AtlasAffine(cand.linear.clone(), cand.shift * pool)
+                    best = (ll, full)
+    assert best is not None
+    return best[1]
