@@ -59,6 +59,9 @@ class FitConfig:
         step_px: Initial step (largest displacement change, pixels) of the ascent.
         max_step_px: Largest step.
         radius_px: Length that converts a rotation into a displacement (angle scale).
+        atlas_grid: Control points per side of the atlas's free-form deformation (0: the
+            atlas only translates). The field is estimated on the same objective as the rest.
+        atlas_bending: Weight of the control grid's bending energy in that objective.
         snapshot_every: Keep posteriors and resampled images every this many iterations
             (0: never) for the notebook's step-through widget.
     """
@@ -75,6 +78,8 @@ class FitConfig:
     max_step_px: float = 2.0
     radius_px: float = 30.0
     snapshot_every: int = 0
+    atlas_grid: int = 0
+    atlas_bending: float = 0.05
 
 
 @dataclass
@@ -299,6 +304,8 @@ def fit_mvmm(
     atlas_transform = (
         AtlasAffine.identity(device, dtype) if atlas_transform is None else atlas_transform
     ).clone()
+    if config.atlas_grid > 0 and config.optimise_atlas:
+        atlas_transform = atlas_transform.with_control_grid(z, config.atlas_grid)
     scales = [1.0 / config.radius_px, 1.0]
     history: list[dict[str, Any]] = []
     snapshots: list[tuple[int, dict[str, Tensor]]] = []
@@ -339,6 +346,9 @@ def fit_mvmm(
             if config.optimise_atlas:
                 tensors += [atlas_transform.shift]
                 tensor_scales += [1.0]
+                if atlas_transform.control is not None:
+                    tensors += [atlas_transform.control]
+                    tensor_scales += [1.0]
             if tensors and config.reg_steps > 0:
                 frozen = params.detach()
                 n_vox = float(mask.sum())
@@ -353,7 +363,8 @@ def fit_mvmm(
                         smoothed, atlas, transform, atlas_transform, slice_coverage, region
                     )
                     log_prior = log_prior_from_atlas(pri, frozen.w)
-                    return log_likelihood(jj, frozen, log_prior, cov, mask) / n_vox
+                    ll = log_likelihood(jj, frozen, log_prior, cov, mask) / n_vox
+                    return ll - config.atlas_bending * atlas_transform.bending_energy()
 
                 ll_norm = transform_ascent(
                     objective, tensors, tensor_scales, state, config.max_step_px, config.reg_steps

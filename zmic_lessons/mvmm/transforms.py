@@ -212,14 +212,21 @@ class StackRigid:
 
 @dataclass
 class AtlasAffine:
-    """A 2D affine transform of the atlas shared by all slices: ``(I + linear)(p - c) + c + shift``.
+    """The atlas transform: a 2D affine shared by all slices plus an optional free-form field.
+
+    ``A(p) = (I + linear)(p - c) + c + shift + u(p)``, where ``u`` is a coarse per-slice
+    displacement on a control grid ``(Z, 2, gh, gw)`` (pixels, ``(dy, dx)``) upsampled bicubically
+    to the image grid: the atlas's own deformation of the MvMM (an FFD-like warp), regularised by
+    the bending energy of the control grid (:meth:`bending_energy`).
 
     Attributes:
         linear: ``(2, 2)`` deviation from the identity. shift: ``(2,)`` pixels.
+        control: ``(Z, 2, gh, gw)`` control-point displacements in pixels, or ``None``.
     """
 
     linear: Tensor
     shift: Tensor
+    control: Tensor | None = None
 
     @classmethod
     def identity(cls, device=None, dtype=None) -> AtlasAffine:
@@ -228,13 +235,42 @@ class AtlasAffine:
         zeros = torch.zeros(2, 2, device=device, dtype=dtype)
         return cls(zeros, torch.zeros(2, device=device, dtype=dtype))
 
+    def with_control_grid(self, n_slices: int, grid: int) -> AtlasAffine:
+        """A copy with a zero ``grid x grid`` control grid per slice (kept if already present)."""
+        out = self.clone()
+        if out.control is None:
+            out.control = torch.zeros(
+                n_slices, 2, grid, grid, device=self.shift.device, dtype=self.shift.dtype
+            )
+        return out
+
     def parameters(self) -> list[Tensor]:
         """The optimisable tensors."""
-        return [self.linear, self.shift]
+        extra = [self.control] if self.control is not None else []
+        return [self.linear, self.shift, *extra]
 
     def clone(self) -> AtlasAffine:
         """A detached copy."""
-        return AtlasAffine(self.linear.detach().clone(), self.shift.detach().clone())
+        control = None if self.control is None else self.control.detach().clone()
+        return AtlasAffine(self.linear.detach().clone(), self.shift.detach().clone(), control)
+
+    def displacement(self, h: int, w: int, region: Region | None = None) -> Tensor | None:
+        """The free-form part ``u`` on the grid (or window): ``(Z, H', W', 2)``, or ``None``."""
+        if self.control is None:
+            return None
+        field = F.interpolate(self.control, size=(h, w), mode="bicubic", align_corners=True)
+        y0, x0, hh, ww = region if region is not None else (0, 0, h, w)
+        return field[:, :, y0 : y0 + hh, x0 : x0 + ww].permute(0, 2, 3, 1)
+
+    def bending_energy(self) -> Tensor:
+        """Mean squared second differences of the control grid (pixels per control spacing²)."""
+        if self.control is None:
+            return self.shift.new_zeros(())
+        u = self.control
+        dyy = u[..., 2:, :] - 2 * u[..., 1:-1, :] + u[..., :-2, :]
+        dxx = u[..., :, 2:] - 2 * u[..., :, 1:-1] + u[..., :, :-2]
+        dxy = u[..., 1:, 1:] - u[..., 1:, :-1] - u[..., :-1, 1:] + u[..., :-1, :-1]
+        return (dyy**2).mean() + (dxx**2).mean() + 2 * (dxy**2).mean()
 
     def warp(self, atlas: Tensor, region: Region | None = None) -> Tensor:
         """Warp an atlas ``(K, Z, H, W)`` into the common space (or a window of it)."""
@@ -242,7 +278,13 @@ class AtlasAffine:
         eye = torch.eye(2, device=atlas.device, dtype=atlas.dtype)
         coords = affine_coords(eye + self.linear, self.shift, h, w, region)
         hh, ww = coords.shape[:2]
-        coords = coords.expand(k * z, hh, ww, 2)
+        u = self.displacement(h, w, region)
+        if u is not None:
+            if u.shape[0] != z:
+                raise ValueError(f"control grid has {u.shape[0]} slices, the atlas {z}")
+            coords = (coords[None] + u)[None].expand(k, z, hh, ww, 2).reshape(k * z, hh, ww, 2)
+        else:
+            coords = coords.expand(k * z, hh, ww, 2)
         return sample(atlas.reshape(k * z, h, w), coords).reshape(k, z, hh, ww)
 
 
