@@ -336,3 +336,27 @@ def test_view3d_falls_back_to_plotly_without_ipyniivue(sample, monkeypatch, caps
     fig = viz.view3d(*sample, show=False)
     assert isinstance(fig, go.Figure) and len(fig.data) == 6 + 3
     assert "ipyniivue is not installed" in capsys.readouterr().out
+
+
+def test_subset_explorer_scores_caches_and_rejects_bad_subsets():
+    calls = []
+
+    def score(subset):
+        calls.append(subset)
+        return len(subset) / 3
+
+    explorer = viz.SubsetExplorer(("a", "b", "c"), score, known={("c", "a"): 0.5}, show=False)
+    assert explorer.scores == {("a", "c"): 0.5}
+    explorer.boxes[2].value = False
+    explorer.update()
+    assert explorer.chosen == ("a", "b") and explorer.scores[("a", "b")] == pytest.approx(2 / 3)
+    assert "a + b" in explorer.message.value
+    explorer.choose(["b", "a"])
+    assert calls == [("a", "b")]  # cached
+    assert explorer.static_png().startswith(b"\x89PNG")
+    for box in explorer.boxes:
+        box.value = False
+    explorer.update()
+    assert "at least one" in explorer.message.value
+    with pytest.raises(ValueError, match="unknown name"):
+        explorer.choose(["z"])

@@ -10,6 +10,7 @@ orthogonal planes      :func:`orthogonal_figure` + :func:`show`                 
 live slice viewer      :class:`SliceViewer` (ipywidgets + matplotlib)           static picture
 live comparison        :class:`CompareViewer`                                   static picture
 live frame stepper     :class:`FrameStepper`                                    static picture
+input subsets          :class:`SubsetExplorer` (score chosen inputs)             static picture
 3D / multiplanar       :func:`view3d` (ipyniivue, plotly fallback)              renders (WebGL)
 matplotlib             :func:`overlay`, :func:`montage`, :func:`label_lut`      static picture
 =====================  ======================================================  ===============
@@ -26,7 +27,7 @@ from .figures import compare_figure, frames_figure, orthogonal_figure, show, sli
 from .plots import figure_png, montage, overlay
 from .sample import SAMPLE_LABELS, SAMPLE_SPACING, sample_volume
 from .view3d import nifti_bytes, view3d
-from .widgets import CompareViewer, FrameStepper, SliceViewer
+from .widgets import CompareViewer, FrameStepper, SliceViewer, SubsetExplorer
 
 __all__ = [
     "CLASS_COLORS",
@@ -35,6 +36,7 @@ __all__ = [
     "CompareViewer",
     "FrameStepper",
     "SliceViewer",
+    "SubsetExplorer",
     "class_color",
     "compare_figure",
     "figure_png",
