@@ -44,7 +44,19 @@ class Settings:
         reg_steps: Transform ascent steps per outer iteration.
         smoothing: Coarse-to-fine Gaussian sigmas (pixels at 128 px; scaled with ``size``).
         bg_components: Gaussian components of the background class in every sequence.
+        blood_components: Gaussian components of each blood pool (blood + the papillary and
+            trabecular muscle inside it, labelled blood but with myocardial signal).
+        atlas_sigma: Gaussian smoothing of the atlas (pixels at 128 px).
         atlas_floor: Smallest atlas probability.
+        var_floor: Smallest component variance (three sequences with tiny variances would
+            otherwise overwhelm the atlas prior).
+        atlas_grid: Control points per side of the atlas's free-form deformation (0: affine).
+        atlas_bending: Weight of its bending energy.
+        atlas_coarse_grid: Coarser control grid used before the last level (0: none).
+        atlas_gem_steps: Inner steps of the atlas's generalized-EM step (0: plain ascent).
+        atlas_lr_px: Inner Adam step (pixels at 128 px).
+        roi_margin_px: Dilation of the warped atlas's heart region that makes the ROI (pixels
+            at 128 px): smaller keeps chest wall, liver and atria out of the fit.
         atlas_search_step_px: Grid step of the initial atlas translation search.
         max_angle_deg: Largest simulated rotation per sequence.
         max_shift_px: Largest simulated translation per sequence (pixels at 128 px).
@@ -61,9 +73,18 @@ class Settings:
     n_iter: int = 30
     em_steps: int = 1
     reg_steps: int = 4
-    smoothing: tuple[float, ...] = (2.0, 1.0)
+    smoothing: tuple[float, ...] = (2.0, 1.0, 0.0)
     bg_components: int = 3
-    atlas_floor: float = 1e-4
+    blood_components: int = 2
+    atlas_sigma: float = 1.0
+    atlas_floor: float = 1e-6
+    var_floor: float = 3e-3
+    atlas_grid: int = 0
+    atlas_bending: float = 0.05
+    atlas_coarse_grid: int = 0
+    atlas_gem_steps: int = 0
+    atlas_lr_px: float = 0.5
+    roi_margin_px: float = 6.0
     atlas_search_step_px: float = 6.0
     max_angle_deg: float = 6.0
     max_shift_px: float = 5.0
@@ -82,19 +103,22 @@ BUDGETS: dict[str, Settings] = {
     "standard": Settings(),
     "full": Settings(
         size=192, n_slices=10, n_atlas=8, n_iter=120, em_steps=2, reg_steps=6,
-        smoothing=(3.0, 2.0, 1.0), atlas_search_step_px=4.0, regnet_size=128,
+        smoothing=(3.0, 2.0, 1.0, 0.0), atlas_search_step_px=4.0, regnet_size=128,
         regnet_steps=3000, regnet_cases=64, regnet_atlases=5,
     ),
 }  # fmt: skip
 
 
-def components(bg: int) -> list[list[int]]:
+def components(bg: int, blood: int = 2) -> list[list[int]]:
     """Components per (sequence, class) in :data:`SEQUENCES` x :data:`CLASSES` order.
 
     Myocardium has two components in T2 (normal + oedema) and LGE (normal + scar), one in
-    bSSFP; blood pools one; the background ``bg`` (lung, fat, liver, chest wall).
+    bSSFP; each blood pool ``blood`` (blood + papillary/trabecular muscle, which the labels
+    count as blood but which has myocardial signal: several components per tissue, and the
+    prior decides); the background ``bg`` (lung, fat, liver, chest wall).
     """
-    table = {"bssfp": [bg, 1, 1, 1], "t2": [bg, 1, 2, 1], "lge": [bg, 1, 2, 1]}
+    b = blood
+    table = {"bssfp": [bg, b, 1, b], "t2": [bg, b, 2, b], "lge": [bg, b, 2, b]}
     return [table[s] for s in SEQUENCES]
 
 
@@ -153,17 +177,23 @@ def make_experiment(
     ]
     atlas = probabilistic_atlas(
         [centre_on_heart(tissue_classes(c.labels)) for c in atlas_cases],
-        sigma=2.0 * scale,
+        sigma=settings.atlas_sigma * scale,
         floor=settings.atlas_floor,
         device=device,
     )
-    active = active_from_counts(components(settings.bg_components), device=device)
+    active = active_from_counts(
+        components(settings.bg_components, settings.blood_components), device=device
+    )
+    # The coarse search scores candidates with one component per blood pool: a less flexible
+    # model is a more discriminative score (two blood components can absorb a misplaced
+    # myocardium, which sent the search astray on seed 2).
+    search_active = active_from_counts(components(settings.bg_components, 1)[:1], device=device)
     init = search_atlas_offset(
-        images[:1], atlas, active[:1], max_shift_px=24 * scale,
+        images[:1], atlas, search_active, max_shift_px=24 * scale,
         step_px=settings.atlas_search_step_px * scale,
         scales=(0.85, 1.0, 1.15), pool=max(1, int(round(2 * scale))),
     )  # fmt: skip
-    mask = roi_mask(init.warp(atlas), margin=max(2, int(round(6 * scale))))
+    mask = roi_mask(init.warp(atlas), margin=max(1, int(round(settings.roi_margin_px * scale))))
     config = FitConfig(
         n_iter=settings.n_iter,
         em_steps=settings.em_steps,
@@ -171,6 +201,12 @@ def make_experiment(
         smoothing=tuple(s * scale for s in settings.smoothing),
         radius_px=30.0 * scale,
         update_weights=False,
+        var_floor=settings.var_floor,
+        atlas_grid=settings.atlas_grid,
+        atlas_bending=settings.atlas_bending,
+        atlas_coarse_grid=settings.atlas_coarse_grid,
+        atlas_gem_steps=settings.atlas_gem_steps,
+        atlas_lr_px=settings.atlas_lr_px * scale,
     )
     return Experiment(mis, images, cover, atlas, init, mask, active, config)
 
@@ -342,7 +378,9 @@ def _run_real(
     atlas = probabilistic_atlas(
         centre_on_heart(tissue_classes(other)), floor=settings.atlas_floor, device=device
     )
-    active = active_from_counts(components(settings.bg_components), device=device)
+    active = active_from_counts(
+        components(settings.bg_components, settings.blood_components), device=device
+    )
     init = search_atlas_offset(x[:1], atlas, active[:1], max_shift_px=40.0, step_px=8.0)
     mask = roi_mask(init.warp(atlas), margin=8)
     config = FitConfig(n_iter=settings.n_iter, reg_steps=settings.reg_steps, update_weights=False)

@@ -62,6 +62,13 @@ class FitConfig:
         atlas_grid: Control points per side of the atlas's free-form deformation (0: the
             atlas only translates). The field is estimated on the same objective as the rest.
         atlas_bending: Weight of the control grid's bending energy in that objective.
+        atlas_gem_steps: Inner Adam steps of the atlas's generalized-EM step (0: the atlas
+            moves with the sequence transforms in :func:`transform_ascent`). See
+            :func:`atlas_gem_step`.
+        atlas_lr_px: Adam step (pixels) of that inner loop.
+        atlas_coarse_grid: Control points per side of a coarser grid used at every level but
+            the last (multi-resolution FFD: the fine grid starts from the coarse field);
+            0: the fine grid throughout.
         snapshot_every: Keep posteriors and resampled images every this many iterations
             (0: never) for the notebook's step-through widget.
     """
@@ -80,6 +87,9 @@ class FitConfig:
     snapshot_every: int = 0
     atlas_grid: int = 0
     atlas_bending: float = 0.05
+    atlas_gem_steps: int = 0
+    atlas_lr_px: float = 0.5
+    atlas_coarse_grid: int = 0
 
 
 @dataclass
@@ -254,6 +264,65 @@ def transform_ascent(
     return float(value.detach())
 
 
+def atlas_gem_step(
+    gamma: Tensor,
+    atlas: Tensor,
+    atlas_transform: AtlasAffine,
+    w: Tensor,
+    mask: Tensor,
+    region: Region,
+    bending: float,
+    n_steps: int,
+    lr_px: float,
+    marginal: Callable[[], Tensor],
+) -> float:
+    """Generalized-EM step on the atlas transform (modifies ``atlas_transform`` in place).
+
+    With the posteriors ``gamma`` of the E-step fixed, the atlas part of the EM auxiliary
+    function is ``Q(theta) = sum_x m(x) sum_k gamma_k(x) log pi_k(A_theta(x))``; its gradient at
+    the current ``theta`` equals that of the marginal LL, and raising ``Q`` raises LL (the EM
+    inequality). ``Q`` needs only the atlas warp, not the images, so it is cheap: ``n_steps``
+    Adam steps (learning rate ``lr_px`` pixels) on ``Q / n - bending * BE`` over the shift and
+    the control grid. The step is kept only if the marginal objective ``marginal()`` (``LL / n
+    - bending * BE``) increases, else the transform is restored: the fit stays monotone.
+
+    Args:
+        gamma: ``(K, Z, H', W')`` posteriors on ``region``; atlas: ``(K, Z, H, W)``;
+        w: class weights ``(K,)``; mask: ``(Z, H', W')``.
+        marginal: Evaluates the marginal objective at the current transform (no grad needed).
+
+    Returns:
+        The marginal objective after the step.
+    """
+    n_vox = float(mask.sum())
+    with torch.no_grad():
+        before = float(marginal())
+    tensors = [atlas_transform.shift]
+    if atlas_transform.control is not None:
+        tensors.append(atlas_transform.control)
+    old = [t.detach().clone() for t in tensors]
+    weights = gamma.detach() * mask[None]
+    for t in tensors:
+        t.requires_grad_(True)
+    opt = torch.optim.Adam(tensors, lr=lr_px)
+    for _ in range(n_steps):
+        opt.zero_grad()
+        log_prior = log_prior_from_atlas(atlas_transform.warp(atlas, region), w)
+        q = (weights * log_prior).sum() / n_vox - bending * atlas_transform.bending_energy()
+        (-q).backward()
+        opt.step()
+    for t in tensors:
+        t.requires_grad_(False)
+        t.grad = None
+    with torch.no_grad():
+        after = float(marginal())
+        if after <= before:
+            for t, o in zip(tensors, old, strict=True):
+                t.copy_(o)
+            return before
+    return after
+
+
 def fit_mvmm(
     images: Tensor,
     atlas: Tensor,
@@ -304,8 +373,10 @@ def fit_mvmm(
     atlas_transform = (
         AtlasAffine.identity(device, dtype) if atlas_transform is None else atlas_transform
     ).clone()
-    if config.atlas_grid > 0 and config.optimise_atlas:
-        atlas_transform = atlas_transform.with_control_grid(z, config.atlas_grid)
+    fine_grid = config.atlas_grid if config.optimise_atlas else 0
+    coarse_grid = config.atlas_coarse_grid if fine_grid > 0 else 0
+    if fine_grid > 0:
+        atlas_transform = atlas_transform.with_control_grid(z, coarse_grid or fine_grid)
     scales = [1.0 / config.radius_px, 1.0]
     history: list[dict[str, Any]] = []
     snapshots: list[tuple[int, dict[str, Tensor]]] = []
@@ -316,6 +387,8 @@ def fit_mvmm(
         zip(levels, _split(config.n_iter, len(levels)), strict=True)
     ):
         smoothed = gaussian_smooth2d(images, sigma)
+        if coarse_grid and level == len(levels) - 1:
+            atlas_transform = atlas_transform.refined(fine_grid)
         for _ in range(n_level):
             with torch.no_grad():
                 j, coverage, prior = _resample(
@@ -343,7 +416,23 @@ def fit_mvmm(
             if config.register:
                 tensors += transform.parameters()
                 tensor_scales += scales
-            if config.optimise_atlas:
+            if config.optimise_atlas and config.atlas_gem_steps > 0:
+                n_vox = float(mask.sum())
+                with torch.no_grad():
+                    post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+
+                def marginal(
+                    params=params, j=j, cov=coverage, n_vox=n_vox, at=atlas_transform
+                ) -> Tensor:
+                    pri = at.warp(atlas, region)
+                    ll = log_likelihood(j, params, log_prior_from_atlas(pri, params.w), cov, mask)
+                    return ll / n_vox - config.atlas_bending * at.bending_energy()
+
+                atlas_gem_step(
+                    post.gamma, atlas, atlas_transform, params.w, mask, region,
+                    config.atlas_bending, config.atlas_gem_steps, config.atlas_lr_px, marginal,
+                )  # fmt: skip
+            elif config.optimise_atlas:
                 tensors += [atlas_transform.shift]
                 tensor_scales += [1.0]
                 if atlas_transform.control is not None:
@@ -357,14 +446,12 @@ def fit_mvmm(
                 # would make LL jump (a voxel dropping out is marginalised), which the ascent
                 # would exploit.
                 def objective(
-                    frozen=frozen, smoothed=smoothed, n_vox=n_vox, cov=coverage
+                    frozen=frozen, smoothed=smoothed, n_vox=n_vox, cov=coverage, at=atlas_transform
                 ) -> Tensor:
-                    jj, _, pri = _resample(
-                        smoothed, atlas, transform, atlas_transform, slice_coverage, region
-                    )
+                    jj, _, pri = _resample(smoothed, atlas, transform, at, slice_coverage, region)
                     log_prior = log_prior_from_atlas(pri, frozen.w)
                     ll = log_likelihood(jj, frozen, log_prior, cov, mask) / n_vox
-                    return ll - config.atlas_bending * atlas_transform.bending_energy()
+                    return ll - config.atlas_bending * at.bending_energy()
 
                 ll_norm = transform_ascent(
                     objective, tensors, tensor_scales, state, config.max_step_px, config.reg_steps

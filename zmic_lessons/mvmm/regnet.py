@@ -1,26 +1,35 @@
 """MvMM-RegNet (Luo & Zhuang, MICCAI 2020): a registration network trained by the MvMM likelihood.
 
-A small U-Net predicts a dense displacement that warps an atlas (image + labels) onto a
-target. Its loss is the negative MvMM log-likelihood of the target in the common space (the
-target's grid) plus a bending-energy penalty:
+A small U-Net predicts a dense displacement (pixels) that warps an atlas (image + labels) onto a
+target. Its loss is the negative MvMM log-likelihood of the target, evaluated in the common
+space (the target's grid), plus a bending-energy penalty:
 
-    LL(x) = log sum_k pi_k f_k(I_target(x)) prod_i P_ik(T_i(x)),
+    -LL = -mean_x log sum_k pi_k f_k(I(x)) prod_i P_ik(T_i(x)),
 
-with ``P_ik`` the Gaussian-smoothed one-hot labels of atlas ``i`` (the "label consistency" term
-of the paper), a flat prior ``pi_k`` and a Gaussian mixture ``f_k`` for the target's
-appearance whose parameters are re-estimated by EM in every loss evaluation (no gradient
-through them). Pairwise: one atlas. Groupwise (multi-atlas segmentation): the fused label is
+with ``P_ik`` the Gaussian-smoothed one-hot labels of atlas ``i`` (the paper's "label
+consistency" term), a flat prior ``pi_k`` and one Gaussian ``f_k`` per class for the target's
+appearance, whose mean and variance are re-estimated (a few EM steps, no gradient) in every loss
+evaluation. The gradient reaches the network only through the warped ``P_ik``.
+
+Pairwise (one atlas) for training; groupwise for multi-atlas segmentation: the fused label is
 ``argmax_k pi_k f_k(I(x)) prod_i P_ik(T_i(x))``, label fusion inside the model, compared with
 majority voting of the warped atlas labels.
+
+Like the paper's 144 x 144 crops, the lesson works on a region of interest: the phantom is
+simulated at twice the lesson's size and a fixed ``size x size`` window is cut where the
+*training* hearts lie on average (no target label is used to place it), so the remaining
+misalignment is the case-to-case variation of position, size and shape that the network learns.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.metrics import dice
@@ -29,84 +38,155 @@ from ..data.cardiac import simulate_case
 from ..data.labels import SEQUENCES
 from ..nn.spatial import bending_energy, warp
 from ..nn.unet import UNet
-from .atlas import CLASSES, MYO_K, one_hot, tissue_classes
-from .model import (
-    active_from_counts,
-    e_step,
-    em,
-    init_params,
-    log_likelihood,
-    log_prior_from_atlas,
-)
-from .transforms import gaussian_smooth2d
+from .atlas import CLASSES, LV_K, MYO_K, tissue_classes
+
+#: Field of view of the simulated phantom (mm), before the region of interest is cut.
+FOV_MM = 192.0
+N_CLASSES = len(CLASSES)
 
 
 class RegNet(nn.Module):
     """U-Net mapping ``(moving, fixed)`` images ``(N, 2, H, W)`` to a displacement ``(N, 2, H, W)``.
 
-    The last layer starts at zero, so an untrained network returns the identity.
+    The displacement is in pixels, channels ``(y, x)`` (the convention of
+    :func:`zmic_lessons.nn.spatial.warp`). The head starts at zero, so an untrained network
+    returns the identity.
 
     Args:
         features: U-Net channels per level.
-        max_disp_px: The displacement is ``max_disp_px * tanh(raw)`` (pixels).
+        max_disp_px: Soft bound: the displacement is ``max_disp_px * tanh(raw / max_disp_px)``.
+        scale_px: The raw output is multiplied by this, so a unit change of the last layer moves
+            pixels by ``scale_px`` (keeps the head's learning rate in step with the image size).
     """
 
-    def __init__(self, features: tuple[int, ...] = (8, 16, 32), max_disp_px: float = 8.0) -> None:
+    def __init__(
+        self,
+        features: tuple[int, ...] = (8, 16, 32, 32),
+        max_disp_px: float = 12.0,
+        scale_px: float = 4.0,
+    ) -> None:
         super().__init__()
         self.unet = UNet(2, in_channels=2, out_channels=2, features=features, norm="instance")
-        head = [m for m in self.unet.modules() if isinstance(m, nn.Conv2d)][-1]
-        nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
-        self.max_disp_px = max_disp_px
+        nn.init.zeros_(self.unet.head.weight)
+        nn.init.zeros_(self.unet.head.bias)
+        self.max_disp_px = float(max_disp_px)
+        self.scale_px = float(scale_px)
 
     def forward(self, pair: Tensor) -> Tensor:
-        return self.max_disp_px * torch.tanh(self.unet(pair) / self.max_disp_px)
+        raw = self.scale_px * self.unet(pair)
+        return self.max_disp_px * torch.tanh(raw / self.max_disp_px)
+
+
+def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of ``(N, C, H, W)``, radius ``3 sigma``, replicate padding."""
+    if sigma <= 0:
+        return x
+    radius = max(1, math.ceil(3.0 * sigma))
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    n, c, h, w = x.shape
+    y = F.pad(x.reshape(n * c, 1, h, w), (radius,) * 4, mode="replicate")
+    y = F.conv2d(F.conv2d(y, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
+    return y.reshape(n, c, h, w)
 
 
 def label_likelihood(labels: Tensor, sigma: float = 1.0, floor: float = 1e-3) -> Tensor:
-    """``P(S | k)``: Gaussian-smoothed one-hot labels, floored and renormalised.
+    """``P(S | k)``: Gaussian-smoothed one-hot labels (the label-consistency term), floored.
 
     Args:
-        labels: ``(N, H, W)`` class maps.
+        labels: ``(N, H, W)`` MvMM class maps (values ``0..K-1``).
+        sigma: Smoothing in pixels (radius ``3 sigma``).
+        floor: Added before renormalising, so that ``log P`` stays finite.
 
     Returns:
-        ``(N, K, H, W)``.
+        ``(N, K, H, W)``, summing to 1 over ``K``.
     """
-    oh = one_hot(labels, len(CLASSES)).movedim(0, 1)  # (N, K, H, W)
-    p = gaussian_smooth2d(oh, sigma).clamp_min(0) + floor
+    if labels.dim() != 3:
+        raise ValueError(f"label_likelihood: expected (N, H, W) labels, got {tuple(labels.shape)}")
+    oh = F.one_hot(labels.long(), N_CLASSES).movedim(-1, 1).float()
+    p = _gaussian_blur(oh, sigma).clamp_min(0) + floor
     return p / p.sum(1, keepdim=True)
 
 
-def mvmm_nll(
-    target: Tensor, warped_probs: list[Tensor], em_steps: int = 3, bg_components: int = 2
-) -> Tensor:
-    """Mean negative MvMM log-likelihood per pixel of a batch of targets.
+def appearance_loglik(image: Tensor, log_label: Tensor, em_steps: int = 3) -> Tensor:
+    """``log f_k(I(x))``: a Gaussian mixture per class fitted to the target by EM (no gradient).
+
+    The background gets two components (dark lung and air, bright fat and liver); each tissue
+    class one. The first M-step takes the label term alone as responsibilities, the two
+    background components split at the background's mean.
+
+    Args:
+        image: ``(N, H, W)`` target intensities.
+        log_label: ``(N, K, H, W)`` log label term ``sum_i log P_ik`` (the spatial prior).
+        em_steps: EM iterations.
+
+    Returns:
+        ``(N, K, H, W)`` class log densities, detached.
+    """
+    with torch.no_grad():
+        x = image[:, None]
+        floor = 1e-4 * (x.var() + 1e-12)
+        prior = torch.softmax(log_label, 1)
+        bg = prior[:, :1]
+        bg_mean = (bg * x).sum((2, 3), keepdim=True) / bg.sum((2, 3), keepdim=True).clamp_min(1e-6)
+        dark = (x < bg_mean).float()
+        resp = torch.cat([bg * dark, bg * (1 - dark), prior[:, 1:]], 1)  # (N, K + 1, H, W)
+        for step in range(em_steps + 1):
+            mass = resp.sum((2, 3), keepdim=True).clamp_min(1e-6)
+            mean = (resp * x).sum((2, 3), keepdim=True) / mass
+            var = ((resp * (x - mean) ** 2).sum((2, 3), keepdim=True) / mass).clamp_min(floor)
+            log_g = -0.5 * ((x - mean) ** 2 / var + torch.log(2 * math.pi * var))
+            weight = mass[:, :2] / mass[:, :2].sum(1, keepdim=True)
+            log_bg = torch.logsumexp(log_g[:, :2] + weight.log(), 1, keepdim=True)
+            log_f = torch.cat([log_bg, log_g[:, 2:]], 1)
+            if step < em_steps:
+                post = torch.softmax(log_label + log_f, 1)
+                split = torch.softmax(log_g[:, :2] + weight.log(), 1)
+                resp = torch.cat([post[:, :1] * split, post[:, 1:]], 1)
+    return log_f
+
+
+def mvmm_nll(target: Tensor, warped_probs: list[Tensor], em_steps: int = 3) -> Tensor:
+    """Mean negative MvMM log-likelihood per pixel of a batch of targets (flat prior).
 
     Args:
         target: ``(N, H, W)`` target images (the common space).
         warped_probs: One ``(N, K, H, W)`` label likelihood per atlas, warped to the target.
-        em_steps: EM iterations for the target's appearance mixture (detached).
-        bg_components: Background components of the mixture.
+        em_steps: EM iterations for the target's appearance model (detached).
 
     Returns:
-        Scalar loss (differentiable with respect to ``warped_probs``).
+        Scalar loss, differentiable with respect to ``warped_probs``.
     """
-    counts = [[bg_components, 1, 1, 1]]
-    active = active_from_counts(counts, device=target.device)
-    total = target.new_zeros(())
-    for n in range(target.shape[0]):
-        log_p = sum(p[n].clamp_min(1e-12).log() for p in warped_probs)
-        prior = torch.softmax(log_p, 0)  # prod_i P_ik, normalised (flat pi)
-        j = target[n][None]
-        with torch.no_grad():
-            params = init_params(j, prior.detach(), active)
-            params, _ = em(j, params, prior.detach(), n_iter=em_steps, update_weights=False)
-        log_prior = log_prior_from_atlas(prior, params.w)
-        total = total + log_likelihood(j, params, log_prior) / j.numel()
-        # the product's normaliser also depends on the warp: add it back so the loss is
-        # -log sum_k pi_k f_k prod_i P_ik, not its normalised form
-        total = total + torch.logsumexp(log_p, 0).mean()
-    return -total / target.shape[0]
+    if not warped_probs:
+        raise ValueError("mvmm_nll needs at least one warped atlas")
+    log_label = sum(p.clamp_min(1e-12).log() for p in warped_probs)
+    log_f = appearance_loglik(target, log_label.detach(), em_steps)
+    log_pi = -math.log(N_CLASSES)
+    return -(torch.logsumexp(log_label + log_f + log_pi, 1)).mean()
+
+
+def fuse(target: Tensor | None, warped_probs: Tensor, em_steps: int = 10) -> Tensor:
+    """Groupwise label fusion inside the model: ``argmax_k pi_k f_k(I) prod_i P_ik``.
+
+    Args:
+        target: ``(H, W)`` target image, or ``None`` for no appearance term (labels only).
+        warped_probs: ``(N_atlas, K, H, W)`` warped label likelihoods.
+        em_steps: EM iterations of the appearance model.
+
+    Returns:
+        ``(H, W)`` int64 class map.
+    """
+    log_label = warped_probs.clamp_min(1e-12).log().sum(0, keepdim=True)
+    if target is not None:
+        log_label = log_label + appearance_loglik(target[None], log_label, em_steps)
+    return log_label[0].argmax(0)
+
+
+def majority_vote(warped_labels: Tensor) -> Tensor:
+    """Per-pixel most frequent class of ``(N_atlas, H, W)`` label maps (ties: lowest class)."""
+    votes = F.one_hot(warped_labels.long(), N_CLASSES).sum(0)
+    return votes.argmax(-1)
 
 
 @dataclass
@@ -119,14 +199,32 @@ class RegNetResult:
     examples: dict[str, Any] = field(default_factory=dict)
 
 
-def _slices(n: int, seed: int, size: int) -> tuple[Tensor, Tensor]:
-    """Mid-ventricular bSSFP slices and class maps of ``n`` phantom cases."""
+def _simulate(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-ventricular bSSFP slices ``(n, 2 size, 2 size)`` and class maps of ``n`` phantoms."""
     images, labels = [], []
     for i in range(n):
-        case = simulate_case(seed + i, size=size, n_slices=1, pixel_mm=192.0 / size)
-        images.append(case.images[SEQUENCES[0]][0])
+        case = simulate_case(seed + i, size=2 * size, n_slices=1, pixel_mm=FOV_MM / (2 * size))
+        img = case.images[SEQUENCES[0]][0].astype(np.float32)
+        images.append(img / max(float(np.percentile(img, 99)), 1e-6))
         labels.append(tissue_classes(case.labels[0]))
-    return torch.tensor(np.stack(images)), torch.tensor(np.stack(labels))
+    return np.stack(images), np.stack(labels)
+
+
+def heart_centre(labels: np.ndarray) -> tuple[int, int]:
+    """Mean centre (pixels) of the left ventricle + myocardium over ``(N, H, W)`` class maps."""
+    heart = (labels == LV_K) | (labels == MYO_K)
+    if not heart.any():
+        raise ValueError("heart_centre: no heart label in the training slices")
+    _, ys, xs = np.nonzero(heart)
+    return int(round(ys.mean())), int(round(xs.mean()))
+
+
+def crop(arrays: np.ndarray, centre: tuple[int, int], size: int) -> np.ndarray:
+    """Cut a ``size x size`` window centred at ``centre`` from ``(N, H, W)`` (shifted inside)."""
+    h, w = arrays.shape[-2:]
+    y0 = min(max(centre[0] - size // 2, 0), h - size)
+    x0 = min(max(centre[1] - size // 2, 0), w - size)
+    return arrays[..., y0 : y0 + size, x0 : x0 + size]
 
 
 def run_regnet(settings: Any, device: torch.device, seed: int) -> RegNetResult:
@@ -134,45 +232,68 @@ def run_regnet(settings: Any, device: torch.device, seed: int) -> RegNetResult:
 
     Args:
         settings: The chapter's settings (``regnet_size``, ``regnet_steps``, ``regnet_cases``,
-            ``regnet_atlases``).
+            ``regnet_atlases``; optional ``regnet_targets``, ``regnet_lr``, ``regnet_bending``,
+            ``regnet_sigma_px``, ``regnet_batch``).
         device: Torch device.
         seed: Seed of the phantoms and the training.
 
     Returns:
         :class:`RegNetResult` with ``regnet_dice_before`` / ``regnet_dice_after`` (pairwise
-        myocardium Dice of the warped atlas labels), ``regnet_dice_mvmm_fusion`` and
-        ``regnet_dice_majority_vote`` (groupwise multi-atlas segmentation).
+        myocardium Dice of the atlas labels on held-out targets, before and after warping),
+        ``regnet_dice_mvmm_fusion`` and ``regnet_dice_majority_vote`` (groupwise multi-atlas
+        segmentation of the same targets).
     """
-    size = settings.regnet_size
-    n_train = settings.regnet_cases
-    images, labels = _slices(n_train, 20_000 + 131 * seed, size)
-    test_images, test_labels = _slices(4 + settings.regnet_atlases, 30_000 + 131 * seed, size)
-    probs = label_likelihood(labels, sigma=size / 64.0)
+    size = int(settings.regnet_size)
+    n_train = int(settings.regnet_cases)
+    n_atlas = int(settings.regnet_atlases)
+    n_target = int(getattr(settings, "regnet_targets", 6))
+    lr = float(getattr(settings, "regnet_lr", 1e-3))
+    lam = float(getattr(settings, "regnet_bending", 1.0))
+    lam_norm = float(getattr(settings, "regnet_disp_l2", 0.01 * (64.0 / size) ** 2))
+    sigma = float(getattr(settings, "regnet_sigma_px", 1.5 * size / 64.0))
+    batch = int(getattr(settings, "regnet_batch", 4))
+    if n_train < 2:
+        raise ValueError(f"run_regnet: regnet_cases must be >= 2, got {n_train}")
+
+    images, labels = _simulate(n_train, 20_000 + 131 * seed, size)
+    test_images, test_labels = _simulate(n_atlas + n_target, 30_000 + 131 * seed, size)
+    centre = heart_centre(labels)
+    images, labels = crop(images, centre, size), crop(labels, centre, size)
+    test_images, test_labels = crop(test_images, centre, size), crop(test_labels, centre, size)
+
+    train_img = torch.as_tensor(images, device=device)
+    train_probs = label_likelihood(torch.as_tensor(labels, device=device), sigma)
     rng = np.random.default_rng(seed)
-    images, probs = images.to(device), probs.to(device)
 
     def batches(step: int) -> tuple[Tensor, Tensor, Tensor]:
-        pick = rng.integers(0, n_train, size=(4, 2))
-        pick[:, 1] = np.where(pick[:, 1] == pick[:, 0], (pick[:, 0] + 1) % n_train, pick[:, 1])
-        a, b = torch.as_tensor(pick[:, 0]), torch.as_tensor(pick[:, 1])
-        return images[a], probs[a], images[b]
+        moving = rng.integers(0, n_train, size=batch)
+        fixed = (moving + rng.integers(1, n_train, size=batch)) % n_train  # never the same case
+        a, b = torch.as_tensor(moving), torch.as_tensor(fixed)
+        return train_img[a], train_probs[a], train_img[b]
 
-    def loss_fn(model: nn.Module, batch: tuple[Tensor, Tensor, Tensor]):
-        moving, moving_probs, fixed = batch
+    def loss_fn(model: nn.Module, data: tuple[Tensor, Tensor, Tensor]):
+        moving, moving_probs, fixed = data
         disp = model(torch.stack([moving, fixed], 1))
-        warped = warp(moving_probs, disp)
-        nll = mvmm_nll(fixed, [warped])
+        nll = mvmm_nll(fixed, [warp(moving_probs, disp)])
         be = bending_energy(disp)
-        return nll + 0.5 * be, {"nll": nll.detach(), "bending": be.detach()}
+        norm = disp.pow(2).mean()
+        loss = nll + lam * be + lam_norm * norm
+        return loss, {"nll": nll.detach(), "bending": be.detach(), "disp_sq": norm.detach()}
 
     torch.manual_seed(seed)
-    model = RegNet(max_disp_px=8.0 * size / 64.0)
+    model = RegNet(max_disp_px=8.0 * size / 64.0, scale_px=4.0 * size / 64.0)
     history = fit(
-        model, loss_fn, batches, steps=settings.regnet_steps, lr=2e-3, device=device,
-        progress=False, seed=seed, log_every=10,
+        model, loss_fn, batches, steps=int(settings.regnet_steps), lr=lr, device=device,
+        progress=False, seed=seed, log_every=10, grad_clip=10.0,
     )  # fmt: skip
     model.eval()
-    metrics, examples = evaluate(model, test_images.to(device), test_labels.to(device), settings)
+    metrics, examples = evaluate(
+        model,
+        torch.as_tensor(test_images, device=device),
+        torch.as_tensor(test_labels, device=device),
+        n_atlas,
+        sigma,
+    )
     return RegNetResult(metrics=metrics, history=history, model=model, examples=examples)
 
 
@@ -182,19 +303,27 @@ def _myo_dice(pred: Tensor, truth: Tensor) -> float:
 
 @torch.no_grad()
 def evaluate(
-    model: RegNet, images: Tensor, labels: Tensor, settings: Any
+    model: nn.Module, images: Tensor, labels: Tensor, n_atlas: int, sigma: float
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Pairwise (atlas -> target) and groupwise (several atlases -> target) evaluation.
+    """Pairwise (each atlas -> target) and groupwise (all atlases -> target) evaluation.
 
-    The first ``regnet_atlases`` slices are atlases, the others targets.
+    Args:
+        model: Maps ``(N, 2, H, W)`` (moving, fixed) to ``(N, 2, H, W)`` displacements (pixels).
+        images: ``(n_atlas + n_target, H, W)``; the first ``n_atlas`` are atlases.
+        labels: Class maps of the same slices.
+        n_atlas: Number of atlases.
+        sigma: Label smoothing of the label-consistency term (pixels).
+
+    Returns:
+        ``(metrics, examples)``; examples hold the first target's maps for figures.
     """
-    n_atlas = settings.regnet_atlases
+    if not 0 < n_atlas < images.shape[0]:
+        raise ValueError(f"evaluate: need 0 < n_atlas < {images.shape[0]}, got {n_atlas}")
     atlases, atlas_labels = images[:n_atlas], labels[:n_atlas]
     targets, target_labels = images[n_atlas:], labels[n_atlas:]
-    probs = label_likelihood(atlas_labels, sigma=images.shape[-1] / 64.0)
+    probs = label_likelihood(atlas_labels, sigma)
     before, after, fused, voted = [], [], [], []
     examples: dict[str, Any] = {}
-    active = active_from_counts([[2, 1, 1, 1]], device=images.device)
     for t in range(targets.shape[0]):
         fixed = targets[t : t + 1].expand(n_atlas, -1, -1)
         disp = model(torch.stack([atlases, fixed], 1))
@@ -203,17 +332,9 @@ def evaluate(
         for i in range(n_atlas):
             before.append(_myo_dice(atlas_labels[i], target_labels[t]))
             after.append(_myo_dice(warped_lab[i], target_labels[t]))
-        votes = one_hot(warped_lab.reshape(-1, *warped_lab.shape[-2:])).reshape(
-            len(CLASSES), n_atlas, *warped_lab.shape[-2:]
-        )
-        voted.append(_myo_dice(votes.sum(1).argmax(0), target_labels[t]))
-        log_p = warped_probs.clamp_min(1e-12).log().sum(0)  # (K, H, W)
-        prior = torch.softmax(log_p, 0)
-        j = targets[t][None]
-        params = init_params(j, prior, active)
-        params, _ = em(j, params, prior, n_iter=10, update_weights=False)
-        post = e_step(j, params, log_prior_from_atlas(prior, params.w))
-        fused_lab = post.gamma.argmax(0)
+        vote_lab = majority_vote(warped_lab)
+        fused_lab = fuse(targets[t], warped_probs)
+        voted.append(_myo_dice(vote_lab, target_labels[t]))
         fused.append(_myo_dice(fused_lab, target_labels[t]))
         if t == 0:
             examples = {
@@ -223,7 +344,7 @@ def evaluate(
                 "warped_labels": warped_lab.cpu(),
                 "displacement": disp.cpu(),
                 "fused": fused_lab.cpu(),
-                "voted": votes.sum(1).argmax(0).cpu(),
+                "voted": vote_lab.cpu(),
             }
     metrics = {
         "regnet_dice_before": float(np.mean(before)),

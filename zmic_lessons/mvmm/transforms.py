@@ -244,6 +244,19 @@ class AtlasAffine:
             )
         return out
 
+    def refined(self, grid: int) -> AtlasAffine:
+        """A copy whose control grid is resampled (bicubic) to ``grid x grid``: same field, finer.
+
+        The bicubic upsampling of a bicubic upsampling is not exactly the same field; the
+        difference is small for smooth coarse fields (a simplification of B-spline refinement).
+        """
+        out = self.clone()
+        if out.control is not None and out.control.shape[-1] != grid:
+            out.control = F.interpolate(
+                out.control, size=(grid, grid), mode="bicubic", align_corners=True
+            )
+        return out
+
     def parameters(self) -> list[Tensor]:
         """The optimisable tensors."""
         extra = [self.control] if self.control is not None else []
