@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from zmic_lessons.mvmm import chapter
@@ -21,9 +22,14 @@ REQUIRED = (
 )
 
 
-def test_quick_run_reports_every_metric():
+@pytest.fixture(scope="module")
+def quick():
     torch.set_num_threads(2)
-    results = chapter.run("quick", "cpu", seed=0, data=None, out=None)
+    return chapter.run("quick", "cpu", seed=0, data=None, out=None)
+
+
+def test_quick_run_reports_every_metric(quick):
+    results = quick
     for name in REQUIRED:
         assert name in results.metrics, name
         assert math.isfinite(results.metrics[name]), name
@@ -51,3 +57,20 @@ def test_components_put_scar_and_oedema_in_the_myocardium():
     assert table[chapter.SEQUENCES.index("lge")][2] == 2
     assert table[chapter.SEQUENCES.index("t2")][2] == 2
     assert table[chapter.SEQUENCES.index("bssfp")][2] == 1
+
+
+def test_subset_dice_with_every_sequence_is_the_chapter_metric(quick):
+    exp = quick.artifacts["experiment"]
+    full = chapter.subset_dice(exp, ["lge", "bssfp", "t2"])
+    assert full == pytest.approx(quick.metrics["dice_myo_mvmm"])
+    assert 0.0 <= chapter.subset_dice(exp, ("t2",)) <= 1.0
+    with pytest.raises(ValueError, match="non-empty subset"):
+        chapter.subset_dice(exp, ["flair"])
+
+
+def test_iteration_frames_follow_the_snapshots(quick):
+    fit = quick.artifacts["fit"]
+    frames, titles = chapter.iteration_frames(fit, 0)
+    assert len(frames) == len(fit.snapshots) == len(titles) > 1
+    assert set(frames[0]) == {"segmentation", "myocardium posterior", *chapter.SEQUENCES}
+    assert frames[-1]["segmentation"].shape == frames[-1]["bssfp"].shape

@@ -89,7 +89,7 @@ class Settings:
     max_angle_deg: float = 6.0
     max_shift_px: float = 5.0
     regnet_size: int = 64
-    regnet_steps: int = 150
+    regnet_steps: int = 1000
     regnet_cases: int = 16
     regnet_atlases: int = 3
     run_regnet: bool = True
@@ -257,6 +257,42 @@ def residual_misalignment(
     rms = float(torch.sqrt((diff[moving] * m).sum() / (m.sum() * int(moving.sum()))))
     angle_err = (est.angle - true.angle).abs()[moving]
     return rms, float(np.degrees(float(angle_err.mean())))
+
+
+def subset_dice(exp: Experiment, subset: tuple[str, ...] | list[str]) -> float:
+    """Myocardium Dice of the MvMM fitted to some sequences only.
+
+    The first chosen sequence defines the common space (as in :func:`fit_experiment`), so the
+    segmentation is scored against that sequence's own labels; with every sequence (bSSFP
+    first) this is the chapter's ``dice_myo_mvmm``.
+    """
+    unknown = sorted(set(subset) - set(SEQUENCES))
+    if not subset or unknown:
+        raise ValueError(f"choose a non-empty subset of {SEQUENCES}, got {list(subset)}")
+    idx = [SEQUENCES.index(s) for s in SEQUENCES if s in subset]
+    fit = fit_experiment(exp, idx)
+    return myo_dice(exp.case.labels[SEQUENCES[idx[0]]], fit.segmentation)
+
+
+def iteration_frames(fit: MvMMFit, z: int) -> tuple[list[dict[str, np.ndarray]], list[str]]:
+    """Slice ``z`` of every snapshot of a fit: posteriors, labels and the warped sequences.
+
+    Returns:
+        ``(frames, titles)`` for :func:`zmic_lessons.viz.frames_figure`: each frame maps a panel
+        name to a 2D array of the ROI window (the segmentation as class indices).
+    """
+    frames, titles = [], []
+    for iteration, snap in fit.snapshots:
+        gamma = snap["gamma"][:, z]
+        frame = {
+            "segmentation": gamma.argmax(0).cpu().numpy().astype(np.int64),
+            "myocardium posterior": gamma[MYO_K].float().cpu().numpy(),
+        }
+        for i, name in enumerate(SEQUENCES[: snap["J"].shape[0]]):
+            frame[name] = snap["J"][i, z].float().cpu().numpy()
+        frames.append(frame)
+        titles.append(f"iteration {iteration}")
+    return frames, titles
 
 
 def pathology_dice(fit: MvMMFit, labels: np.ndarray) -> tuple[float, float]:

@@ -543,8 +543,10 @@ def search_atlas_offset(
         for dy in offsets:
             for dx in offsets:
                 cand = AtlasAffine.identity(image.device, image.dtype)
-                cand.linear += (1.0 / scale - 1.0) * torch.eye(2, dtype=image.dtype)
-                cand.shift += torch.tensor([dy, dx], dtype=image.dtype) / pool
+                cand.linear += (1.0 / scale - 1.0) * torch.eye(
+                    2, dtype=image.dtype, device=image.device
+                )
+                cand.shift += torch.tensor([dy, dx], dtype=image.dtype, device=image.device) / pool
                 with torch.no_grad():
                     prior = cand.warp(small_atlas)
                     params = init_params(small, prior, active)
