@@ -76,7 +76,30 @@ class _Viewer:
         display(self._repr_mimebundle_(), raw=True)
 
 
-class SliceViewer(_Viewer):
+class _SliceControls:
+    """The slice, axis and opacity controls that the slice viewers share, read as attributes."""
+
+    slice_w: widgets.IntSlider
+    axis_w: widgets.ToggleButtons
+    opacity_w: widgets.FloatSlider
+
+    @property
+    def index(self) -> int:
+        """The slice index shown."""
+        return int(self.slice_w.value)
+
+    @property
+    def axis(self) -> int:
+        """The axis slices are cut along."""
+        return int(self.axis_w.value)
+
+    @property
+    def opacity(self) -> float:
+        """Overlay opacity."""
+        return float(self.opacity_w.value)
+
+
+class SliceViewer(_SliceControls, _Viewer):
     """Scroll through a volume with its labels: slice, axis, overlay opacity, window/level.
 
     Args:
@@ -155,21 +178,6 @@ class SliceViewer(_Viewer):
         return f"SliceViewer(shape={self.volume.shape}, axis={self.axis}, index={self.index})"
 
     @property
-    def index(self) -> int:
-        """The slice index shown."""
-        return int(self.slice_w.value)
-
-    @property
-    def axis(self) -> int:
-        """The axis slices are cut along."""
-        return int(self.axis_w.value)
-
-    @property
-    def opacity(self) -> float:
-        """Overlay opacity."""
-        return float(self.opacity_w.value)
-
-    @property
     def window(self) -> tuple[float, float]:
         """Display window ``(low, high) = level -/+ width / 2``."""
         half = self.width_w.value / 2
@@ -239,7 +247,7 @@ class SliceViewer(_Viewer):
         return figure_png(fig, self.dpi)
 
 
-class CompareViewer(_Viewer):
+class CompareViewer(_SliceControls, _Viewer):
     """Images, predictions and ground truth side by side, one slice slider for all.
 
     Panels follow :func:`zmic_lessons.viz.compare_figure`: the keys of ``images``, then the
@@ -301,21 +309,6 @@ class CompareViewer(_Viewer):
     def __repr__(self) -> str:
         names = [p[0] for p in self.panels]
         return f"CompareViewer(panels={names}, axis={self.axis}, index={self.index})"
-
-    @property
-    def index(self) -> int:
-        """The slice index shown."""
-        return int(self.slice_w.value)
-
-    @property
-    def axis(self) -> int:
-        """The axis slices are cut along."""
-        return int(self.axis_w.value)
-
-    @property
-    def opacity(self) -> float:
-        """Overlay opacity."""
-        return float(self.opacity_w.value)
 
     def current_slices(self) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """``{panel name: (image, labels or None)}`` of the shown slice."""
