@@ -65,10 +65,12 @@ from typing import Any
 import numpy as np
 
 from ..io import NiftiError, NiftiImage, read_nifti
+from . import labels
 from .atrial import LA_BLOOD, LA_SCAR, LA_WALL
 from .errors import DataError, FileFormatError, GeometryError, LabelError, MissingDataError
 from .labels import BACKGROUND, LV, MYO, RV, SCAR
 from .labels import EDEMA as OEDEMA
+from .scribbles import UNLABELLED
 
 __all__ = [
     "ACDC",
@@ -87,13 +89,18 @@ __all__ = [
     "MyoPS2020",
 ]
 
-UNLABELLED = 255  # the value of scribbles.UNLABELLED; fixed here so the loaders need no scribbles
 
-#: file value -> package code, per data set
-MSCMR_CODES: dict[int, int] = {0: BACKGROUND, 200: MYO, 500: LV, 600: RV}
-MSCMR_CYCLEMIX_CODES: dict[int, int] = {0: BACKGROUND, 1: RV, 2: MYO, 3: LV}
-MYOPS_CODES: dict[int, int] = {0: BACKGROUND, 200: MYO, 500: LV, 600: RV, 1220: OEDEMA, 2221: SCAR}
-ACDC_CODES: dict[int, int] = {0: BACKGROUND, 1: RV, 2: MYO, 3: LV}
+def _file_to_package(codes: dict[int, int], classes: tuple[int, ...]) -> dict[int, int]:
+    """Invert a package -> file code table (``labels.*_CODES``) over the classes a set labels."""
+    return {codes[k]: k for k in classes}
+
+
+_ANATOMY = (BACKGROUND, LV, MYO, RV)
+#: file value -> package code, per data set (the inverses of the tables in ``labels``)
+MSCMR_CODES: dict[int, int] = _file_to_package(labels.MSCMR_CODES, _ANATOMY)
+MSCMR_CYCLEMIX_CODES: dict[int, int] = _file_to_package(labels.ACDC_CODES, _ANATOMY)
+MYOPS_CODES: dict[int, int] = _file_to_package(labels.MYOPS_CODES, (*_ANATOMY, OEDEMA, SCAR))
+ACDC_CODES: dict[int, int] = _file_to_package(labels.ACDC_CODES, _ANATOMY)
 #: ACDC (MAAG) and MS-CMR (CycleMix) scribbles: 4 = not annotated
 SCRIBBLE_CODES: dict[int, int] = {0: BACKGROUND, 1: RV, 2: MYO, 3: LV, 4: UNLABELLED}
 

@@ -46,7 +46,6 @@ LAYOUTS: tuple[str, ...] = ("mscmrseg", "myops", "acdc", "mmwhs", "lascarqs")
 
 _DEFAULT_SIZE = {"mscmrseg": 128, "myops": 128, "acdc": 128, "mmwhs": 128, "lascarqs": 64}
 _DEFAULT_SLICES = {"mscmrseg": 8, "myops": 5, "acdc": 8, "mmwhs": 12}
-_UNLABELLED = 255
 
 
 @dataclass
