@@ -74,3 +74,12 @@ def test_iteration_frames_follow_the_snapshots(quick):
     assert len(frames) == len(fit.snapshots) == len(titles) > 1
     assert set(frames[0]) == {"segmentation", "myocardium posterior", *chapter.SEQUENCES}
     assert frames[-1]["segmentation"].shape == frames[-1]["bssfp"].shape
+
+
+def test_class_densities_are_the_fitted_mixtures(quick):
+    fit = quick.artifacts["fit"]
+    v = torch.linspace(-1.0, 2.0, 3001, dtype=fit.params.mu.dtype)
+    dens = chapter.class_densities(fit, v)
+    assert dens.shape == (len(chapter.SEQUENCES), fit.params.mu.shape[1], v.numel())
+    area = dens.sum(-1) * (v[1] - v[0])  # each class mixture integrates to one
+    assert torch.allclose(area, torch.ones_like(area), atol=1e-2)

@@ -24,7 +24,7 @@ from ..data.acquisition import MisalignedCase, misalign
 from ..data.cardiac import simulate_case
 from ..data.labels import EDEMA, SCAR, SEQUENCES
 from .atlas import CLASSES, MYO_K, centre_on_heart, probabilistic_atlas, roi_mask, tissue_classes
-from .model import active_from_counts, bright_component_map
+from .model import active_from_counts, bright_component_map, component_log_density
 from .optimise import FitConfig, MvMMFit, fit_mvmm, search_atlas_offset
 from .transforms import AtlasAffine, StackRigid
 
@@ -272,6 +272,22 @@ def subset_dice(exp: Experiment, subset: tuple[str, ...] | list[str]) -> float:
     idx = [SEQUENCES.index(s) for s in SEQUENCES if s in subset]
     fit = fit_experiment(exp, idx)
     return myo_dice(exp.case.labels[SEQUENCES[idx[0]]], fit.segmentation)
+
+
+def class_densities(fit: MvMMFit, values: torch.Tensor) -> torch.Tensor:
+    """Each sequence's fitted class densities ``f_ik(v)`` on a grid of intensities.
+
+    Args:
+        fit: A fitted MvMM.
+        values: Intensities ``(V,)``.
+
+    Returns:
+        ``(S, K, V)``: the per-class Gaussian mixtures of every sequence, for plotting over the
+        histograms (the same log densities the likelihood uses).
+    """
+    params = fit.params
+    grid = values.to(params.mu)[None].expand(params.mu.shape[0], -1)
+    return torch.logsumexp(component_log_density(grid, params), dim=2).exp()
 
 
 def iteration_frames(fit: MvMMFit, z: int) -> tuple[list[dict[str, np.ndarray]], list[str]]:
