@@ -18,13 +18,14 @@ The model at a voxel ``x``::
     f_ik(v) = sum_c tau_ikc N(v; mu_ikc, var_ikc)
     LL      = sum_x m(x) log p(I(x))
 
-Everything is computed in the log domain with ``logsumexp``, so there is no clamping inside
+Everything is computed in the log domain (max-shifted log-sum-exp), so there is no clamping inside
 a logarithm and EM is exactly monotone (see ``tests/test_mvmm_model.py``).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, replace
 
 import torch
@@ -110,6 +111,98 @@ def _expand(t: Tensor, n_spatial: int) -> Tensor:
     return t.reshape(t.shape + (1,) * n_spatial)
 
 
+def _check_sequences(J: Tensor, params: MixtureParams) -> None:
+    s, _, _ = params.shape
+    if J.shape[0] != s:
+        raise ValueError(f"J has {J.shape[0]} sequences but the parameters have {s}")
+
+
+def _component_constants(params: MixtureParams) -> tuple[Tensor, Tensor]:
+    """Per component ``a = 1 / sqrt(2 var)`` and ``b = log tau - log(2 pi var) / 2``, ``(S, K, C)``.
+
+    Inactive components get ``a = 0`` and ``b = -inf``, so that ``b - (a (v - mu))**2`` is
+    ``-inf`` whatever their (unused) ``mu`` and ``var`` are.
+    """
+    a = torch.where(params.active, (0.5 / params.var).sqrt(), 0.0)
+    b = torch.where(
+        params.active, params.tau.log() - 0.5 * (_LOG_2PI + params.var.log()), -math.inf
+    )
+    return a, b
+
+
+def _standardised(jf: Tensor, mu: Tensor, a: Tensor) -> Tensor:
+    """``z = a (J_i(x) - mu_ikc)``, ``(S, K, C, N)`` from ``jf`` of shape ``(S, N)``."""
+    z = jf[:, None, None] - mu[..., None]
+    return z.mul_(a[..., None])
+
+
+def _log_comp(z: Tensor, b: Tensor, in_place: bool) -> Tensor:
+    """``log tau + log N = b - z**2``, ``(S, K, C, N)`` (a new tensor; ``z`` is kept)."""
+    if in_place:
+        return torch.mul(z, z).sub_(b[..., None]).neg_()
+    return b[..., None] - z * z
+
+
+def _max_shift(x: Tensor, dim: int) -> Tensor:
+    """A finite, gradient-free ``max`` over ``dim`` (kept) for log-sum-exp."""
+    m = x.detach().amax(dim=dim, keepdim=True)
+    return m.clamp_min_(torch.finfo(x.dtype).min)
+
+
+def _component_sums(log_comp: Tensor, in_place: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """``f_ik = exp(m_ik) s_ik`` with ``s_ik = sum_c e_ikc`` and ``e_ikc = exp(log_comp - m_ik)``.
+
+    Returns:
+        ``(m, e, s)``: ``m`` and ``s`` of shape ``(S, K, N)`` (``1 <= s <= C``), ``e`` of shape
+        ``(S, K, C, N)`` (``log_comp`` itself when ``in_place``).
+    """
+    m = _max_shift(log_comp, 2)
+    e = log_comp.sub_(m).exp_() if in_place else (log_comp - m).exp()
+    return m.squeeze(2), e, e.sum(2)
+
+
+def _sequence_product(m: Tensor, s: Tensor, coverage: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``sum_i c_i log f_ik = L_k + log P_k``: ``L = sum_i c_i m_ik``, ``P = prod_i s_ik**c_i``.
+
+    ``1 <= P_k <= C**S``, so the product needs no logarithm and cannot overflow.
+    """
+    if coverage is None:
+        return m.sum(0), s.prod(0)
+    cov = coverage[:, None]
+    if cov.dtype == torch.bool:
+        return (m * cov).sum(0), torch.where(cov, s, 1.0).prod(0)
+    cov = cov.to(m.dtype)
+    return (m * cov).sum(0), (s**cov).prod(0)
+
+
+def _class_posteriors(
+    log_prior: Tensor, m: Tensor, s: Tensor, coverage: Tensor | None, in_place: bool
+) -> tuple[Tensor, Tensor]:
+    """``gamma_k`` and ``log p(I(x)) = log sum_k pi_k prod_i f_ik**c_i``, from ``m`` and ``s``.
+
+    Args:
+        log_prior: ``(K, N)``; m, s: from :func:`_component_sums`; coverage: ``(S, N)``.
+
+    Returns:
+        ``(gamma (K, N), log p (N,))``.
+    """
+    big_l, prod_s = _sequence_product(m, s, coverage)
+    t = big_l.add_(log_prior) if in_place else big_l + log_prior
+    shift = _max_shift(t, 0)
+    q = t.sub_(shift).exp_().mul_(prod_s) if in_place else (t - shift).exp() * prod_s
+    total = q.sum(0)
+    ll_x = shift[0] + total.log()
+    return (q.div_(total) if in_place else q / total), ll_x
+
+
+def _masked_sum(values: Tensor, mask: Tensor | None) -> Tensor:
+    return values.sum() if mask is None else (mask.to(values.dtype) * values).sum()
+
+
+def _flat(t: Tensor | None, start_dim: int) -> Tensor | None:
+    return None if t is None else t.flatten(start_dim)
+
+
 def component_log_density(J: Tensor, params: MixtureParams) -> Tensor:
     """``log tau_ikc + log N(J_i(x); mu_ikc, var_ikc)``, ``-inf`` for inactive components.
 
@@ -120,15 +213,10 @@ def component_log_density(J: Tensor, params: MixtureParams) -> Tensor:
     Returns:
         ``(S, K, C, *spatial)``.
     """
-    s, _, _ = params.shape
-    if J.shape[0] != s:
-        raise ValueError(f"J has {J.shape[0]} sequences but the parameters have {s}")
-    n = J.ndim - 1
-    mu = _expand(params.mu, n)
-    var = _expand(params.var, n)
-    log_tau = _expand(torch.where(params.active, params.tau.log(), -math.inf), n)
-    v = J[:, None, None]
-    return log_tau - 0.5 * (_LOG_2PI + var.log() + (v - mu) ** 2 / var)
+    _check_sequences(J, params)
+    a, b = _component_constants(params)
+    log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place=False)
+    return log_comp.reshape(log_comp.shape[:3] + J.shape[1:])
 
 
 def class_log_likelihood(
@@ -140,7 +228,8 @@ def class_log_likelihood(
         ``(log p(I(x) | k) of shape (K, *spatial), component log densities (S, K, C, *spatial))``.
     """
     log_comp = component_log_density(J, params)
-    log_f = torch.logsumexp(log_comp, dim=2)  # (S, K, *spatial)
+    m = _max_shift(log_comp, 2)
+    log_f = m.squeeze(2) + (log_comp - m).exp().sum(2).log()  # (S, K, *spatial)
     if coverage is not None:
         log_f = log_f * coverage.to(log_f.dtype)[:, None]
     return log_f.sum(dim=0), log_comp
@@ -156,8 +245,8 @@ def log_prior_from_atlas(atlas: Tensor, w: Tensor) -> Tensor:
     Returns:
         ``(K, *spatial)`` log prior, normalised over ``k``.
     """
-    log_wa = _expand(w.log(), atlas.ndim - 1) + atlas.log()
-    return log_wa - torch.logsumexp(log_wa, dim=0, keepdim=True)
+    log_norm = torch.tensordot(w, atlas, dims=1).log()  # (*spatial)
+    return atlas.log() + _expand(w.log(), atlas.ndim - 1) - log_norm
 
 
 def log_likelihood(
@@ -168,9 +257,16 @@ def log_likelihood(
     mask: Tensor | None = None,
 ) -> Tensor:
     """Differentiable ``LL = sum_x m(x) log sum_k pi_k(x) prod_i f_ik(J_i(x)) ** coverage_i(x)``."""
-    log_lik, _ = class_log_likelihood(J, params, coverage)
-    ll_x = torch.logsumexp(log_prior + log_lik, dim=0)
-    return ll_x.sum() if mask is None else (mask.to(ll_x.dtype) * ll_x).sum()
+    _check_sequences(J, params)
+    a, b = _component_constants(params)
+    log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place=False)
+    m, _, s = _component_sums(log_comp, in_place=False)
+    _, ll_x = _class_posteriors(log_prior.flatten(1), m, s, _flat(coverage, 1), in_place=False)
+    return _masked_sum(ll_x, _flat(mask, 0))
+
+
+def _needs_grad(*tensors: Tensor | None) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def e_step(
@@ -181,13 +277,24 @@ def e_step(
     mask: Tensor | None = None,
 ) -> Posteriors:
     """E-step: class posteriors ``gamma`` and component responsibilities ``rho``."""
-    log_lik, log_comp = class_log_likelihood(J, params, coverage)
-    log_joint = log_prior + log_lik
-    log_px = torch.logsumexp(log_joint, dim=0)
-    gamma = torch.exp(log_joint - log_px)
-    rho = torch.exp(log_comp - torch.logsumexp(log_comp, dim=2, keepdim=True))
-    ll = log_px.sum() if mask is None else (mask.to(log_px.dtype) * log_px).sum()
-    return Posteriors(gamma=gamma, rho=rho, ll=ll)
+    _check_sequences(J, params)
+    in_place = not _needs_grad(J, log_prior, params.tau, params.mu, params.var)
+    a, b = _component_constants(params)
+    log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place)
+    m, e, s = _component_sums(log_comp, in_place)
+    gamma, ll_x = _class_posteriors(log_prior.flatten(1), m, s, _flat(coverage, 1), in_place)
+    rho = e.div_(s[:, :, None]) if in_place else e / s[:, :, None]
+    spatial = J.shape[1:]
+    return Posteriors(
+        gamma=gamma.reshape(gamma.shape[:1] + spatial),
+        rho=rho.reshape(rho.shape[:3] + spatial),
+        ll=_masked_sum(ll_x, _flat(mask, 0)),
+    )
+
+
+def _weights_from_sums(counts: Tensor, denominators: Tensor) -> Tensor:
+    w = (counts / denominators).clamp_min(1e-12)
+    return w / w.sum()
 
 
 def update_class_weights(
@@ -201,15 +308,59 @@ def update_class_weights(
     Returns:
         New weights ``(K,)`` summing to 1.
     """
-    n = atlas.ndim - 1
-    m = torch.ones_like(atlas[0]) if mask is None else mask.to(atlas.dtype)
-    counts = (gamma * m).flatten(1).sum(1)
+    a = atlas.flatten(1)
+    g = gamma.flatten(1)
+    m = _flat(mask, 0)
+    m = None if m is None else m.to(a.dtype)
+    counts = g.sum(1) if m is None else g @ m
     for _ in range(n_iter):
-        denom = (atlas * _expand(w, n)).sum(0)
-        w = counts / (m * atlas / denom).flatten(1).sum(1)
-        w = w.clamp_min(1e-12)
-        w = w / w.sum()
+        inv = (w @ a).reciprocal_()  # 1 / sum_l w_l A_l(x)
+        w = _weights_from_sums(counts, a @ (inv if m is None else inv.mul_(m)))
     return w
+
+
+def _voxel_weight(coverage: Tensor | None, mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """``m(x) coverage_i(x)`` of shape ``(S, N)`` (flattened inputs), ``None`` for all ones."""
+    if coverage is None and mask is None:
+        return None
+    weight = torch.ones_like(like)
+    if coverage is not None:
+        weight = weight * coverage.to(like.dtype)
+    if mask is not None:
+        weight = weight * mask.to(like.dtype)
+    return weight
+
+
+def _moments(r: Tensor, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``sum_x r``, ``sum_x r z`` and ``sum_x r z**2``, ``(S, K, C)``; ``r`` is overwritten."""
+    n = r.sum(-1)
+    sz = r.mul_(z).sum(-1)
+    return n, sz, r.mul_(z).sum(-1)
+
+
+def _component_update(
+    n_ikc: Tensor, sz: Tensor, szz: Tensor, a: Tensor, params: MixtureParams, var_floor: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Closed-form ``tau, mu, var`` from the moments of ``z = a (J - mu_old)``.
+
+    Moments of ``z``, standardised at the old parameters, rather than of ``J``: ``E[z]`` is the
+    (small) step of the mean in old standard deviations, so ``var = (E[z^2] - E[z]^2) / a^2``
+    loses no precision to cancellation.
+    """
+    n_ik = n_ikc.sum(-1, keepdim=True)
+    eps = torch.finfo(n_ikc.dtype).tiny * 1e6
+    ok = (n_ikc > 1e-8) & params.active
+    safe = n_ikc.clamp_min(eps)
+    dz = sz / safe
+    a_ok = torch.where(ok, a, 1.0)
+    mu = torch.where(ok, params.mu + dz / a_ok, params.mu)
+    var = torch.where(ok, (szz / safe - dz * dz) / (a_ok * a_ok), params.var)
+    var = var.clamp_min(var_floor)
+    tau_new = n_ikc / n_ik.clamp_min(eps)
+    row_ok = (n_ik > 1e-8).expand_as(tau_new)
+    tau = torch.where(row_ok & params.active, tau_new, params.tau)
+    tau = torch.where(params.active, tau, torch.zeros_like(tau))
+    return tau, mu, var
 
 
 def m_step(
@@ -236,30 +387,20 @@ def m_step(
     Returns:
         New :class:`MixtureParams`.
     """
-    weight = torch.ones_like(J)
-    if coverage is not None:
-        weight = weight * coverage.to(J.dtype)
-    if mask is not None:
-        weight = weight * mask.to(J.dtype)[None]
-    r = post.gamma[None, :, None] * post.rho * weight[:, None, None]  # (S, K, C, *spatial)
-    r = r.flatten(3)
-    jf = J.flatten(1)[:, None, None]  # (S, 1, 1, N)
-    n_ikc = r.sum(-1)
-    n_ik = n_ikc.sum(-1, keepdim=True)
-    eps = torch.finfo(J.dtype).tiny * 1e6
-    ok = (n_ikc > 1e-8) & params.active
-    safe = n_ikc.clamp_min(eps)
-    mu = torch.where(ok, (r * jf).sum(-1) / safe, params.mu)
-    var = torch.where(ok, (r * (jf - mu[..., None]) ** 2).sum(-1) / safe, params.var)
-    var = var.clamp_min(var_floor)
-    tau_new = n_ikc / n_ik.clamp_min(eps)
-    row_ok = (n_ik > 1e-8).expand_as(tau_new)
-    tau = torch.where(row_ok & params.active, tau_new, params.tau)
-    tau = torch.where(params.active, tau, torch.zeros_like(tau))
+    _check_sequences(J, params)
+    if update_weights and atlas is None:
+        raise ValueError("m_step(update_weights=True) needs the atlas")
+    jf = J.flatten(1)
+    a, _ = _component_constants(params)
+    r = post.rho.flatten(3) * post.gamma.flatten(1)[None, :, None]  # (S, K, C, N)
+    weight = _voxel_weight(_flat(coverage, 1), _flat(mask, 0), jf)
+    if weight is not None:
+        r.mul_(weight[:, None, None])
+    moments = _moments(r, _standardised(jf, params.mu, a))
+    tau, mu, var = _component_update(*moments, a, params, var_floor)
     w = params.w
     if update_weights:
-        if atlas is None:
-            raise ValueError("m_step(update_weights=True) needs the atlas")
+        assert atlas is not None
         w = update_class_weights(post.gamma, atlas, params.w, mask)
     return MixtureParams(w=w, tau=tau, mu=mu, var=var, active=params.active)
 
@@ -313,6 +454,111 @@ def init_params(
     return MixtureParams(w=w, tau=tau, mu=mu, var=var_c.clone(), active=active)
 
 
+# The fused CPU EM iteration streams over chunks of voxels whose temporaries are views of one
+# scratch buffer, kept per thread and dtype across calls: the chunk stays in cache, and no call
+# touches fresh pages (which, on a CPU, costs more than EM's arithmetic). On other devices the
+# whole volume is one chunk in a buffer of the call's own.
+_CHUNK_VOXELS = 8192
+_SCRATCH = threading.local()
+
+
+def _workspace(numel: int, like: Tensor) -> Tensor:
+    """A flat scratch tensor of ``numel`` elements (contents undefined)."""
+    if like.device.type != "cpu":
+        return like.new_empty(numel)
+    buffers: dict[torch.dtype, Tensor] = _SCRATCH.__dict__.setdefault("buffers", {})
+    buf = buffers.get(like.dtype)
+    if buf is None or buf.numel() < numel:
+        buf = buffers[like.dtype] = like.new_empty(numel)
+    return buf[:numel]
+
+
+def _em_sums(
+    jf: Tensor,
+    af: Tensor,
+    cf: Tensor | None,
+    mf: Tensor | None,
+    params: MixtureParams,
+    update_weights: bool,
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Log-likelihood and M-step sufficient statistics at ``params``, accumulated over chunks.
+
+    Args:
+        jf: ``(S, N)``; af: atlas ``(K, N)``; cf: coverage ``(S, N)``; mf: mask ``(N,)``.
+        update_weights: Also accumulate the class-weight sums.
+
+    Returns:
+        ``ll``; ``(sum r, sum r z, sum r z^2)`` of shape ``(3, S, K, C)`` with
+        ``r = m c_i gamma_k rho_ikc`` and ``z = a (J - mu)``; ``(sum m gamma_k,
+        sum m A_k / sum_l w_l A_l)`` of shape ``(2, K)`` (``None`` without ``update_weights``).
+    """
+    n_seq, n_cls, n_comp = params.shape
+    a, b = _component_constants(params)
+    mu4, a4, b4 = params.mu[..., None], a[..., None], b[..., None]
+    w = params.w.to(jf.dtype)
+    log_w = w.log()[:, None]
+    fmin = torch.finfo(jf.dtype).min
+    one = jf.new_ones(())
+    n_all = jf.shape[1]
+    size = max(1, min(n_all, _CHUNK_VOXELS) if jf.device.type == "cpu" else n_all)
+    sk, skc = (n_seq, n_cls), (n_seq, n_cls, n_comp)
+    k1, one_row = (n_cls,), (1,)
+    shapes = [skc, skc, (*sk, 1), sk, k1, k1, k1, one_row, one_row, (), ()]
+    per_voxel = [math.prod(shape) for shape in shapes]
+    flat = _workspace(sum(per_voxel) * size, jf)
+    ll = jf.new_zeros(())
+    moments = jf.new_zeros((3, *skc))
+    weight_sums = jf.new_zeros((2, n_cls))
+    for lo in range(0, n_all, size):
+        n = min(size, n_all - lo)
+        parts = flat[: sum(per_voxel) * n].split([p * n for p in per_voxel])
+        z_, e_, mx_, s_, big_l, prod_s, lp, shift, total, norm, tmp = (
+            part.view(*shape, n) for part, shape in zip(parts, shapes, strict=True)
+        )
+        j, atlas = jf[:, lo : lo + n], af[:, lo : lo + n]
+        cov = None if cf is None else cf[:, None, lo : lo + n]
+        msk = None if mf is None else mf[lo : lo + n]
+        # E-step, as e_step: components, then sequences, then classes.
+        z = torch.sub(j[:, None, None], mu4, out=z_).mul_(a4)
+        e = torch.mul(z, z, out=e_).sub_(b4).neg_()  # log tau + log N
+        mx = torch.amax(e, 2, keepdim=True, out=mx_).clamp_min_(fmin)
+        s = torch.sum(e.sub_(mx).exp_(), 2, out=s_)
+        m = mx.squeeze(2)
+        if cov is None:
+            torch.sum(m, 0, out=big_l)
+            torch.prod(s, 0, out=prod_s)
+        elif cov.dtype == torch.bool:
+            torch.sum(m.mul_(cov), 0, out=big_l)
+            torch.prod(torch.where(cov, s, one, out=m), 0, out=prod_s)
+        else:
+            torch.sum(m.mul_(cov), 0, out=big_l)
+            torch.prod(torch.pow(s, cov, out=m), 0, out=prod_s)
+        torch.mv(atlas.t(), w, out=norm)  # sum_l w_l A_l(x)
+        log_prior = torch.log(atlas, out=lp).add_(log_w).sub_(torch.log(norm, out=tmp))
+        t = big_l.add_(log_prior)
+        torch.amax(t, 0, keepdim=True, out=shift).clamp_min_(fmin)
+        q = t.sub_(shift).exp_().mul_(prod_s)
+        torch.sum(q, 0, keepdim=True, out=total)
+        ll_x = torch.log(total, out=tmp[None]).add_(shift)[0]
+        ll += ll_x.sum() if msk is None else torch.dot(ll_x, msk)
+        gamma = q.div_(total)
+        # M-step statistics: r = gamma rho (weighted) overwrites exp(log_comp - m).
+        g = s.reciprocal_().mul_(gamma)
+        if cov is not None:
+            g.mul_(cov)
+        if msk is not None:
+            g.mul_(msk)
+        r = e.mul_(g[:, :, None])
+        moments[0] += r.sum(-1)
+        moments[1] += r.mul_(z).sum(-1)
+        moments[2] += r.mul_(z).sum(-1)
+        if update_weights:
+            inv = norm.reciprocal_() if msk is None else norm.reciprocal_().mul_(msk)
+            weight_sums[0] += gamma.sum(1) if msk is None else torch.mv(gamma, msk)
+            weight_sums[1] += torch.mv(atlas, inv)
+    return ll, moments, weight_sums if update_weights else None
+
+
 def em(
     J: Tensor,
     params: MixtureParams,
@@ -325,15 +571,26 @@ def em(
 ) -> tuple[MixtureParams, list[float]]:
     """``n_iter`` EM iterations with the transforms (hence ``J`` and ``atlas``) fixed.
 
+    The iteration of :func:`e_step` then :func:`m_step`, fused: it streams over chunks of
+    voxels and keeps only their sufficient statistics; the M-step's responsibilities overwrite
+    the E-step's component terms in place.
+
     Returns:
         The new parameters and the log-likelihood *before* each iteration (non-decreasing).
     """
+    _check_sequences(J, params)
     history: list[float] = []
     with torch.no_grad():
+        jf, af = J.flatten(1), atlas.flatten(1).to(J.dtype)
+        cf = _flat(coverage, 1)
+        mf = None if mask is None else mask.flatten().to(J.dtype)
         for _ in range(n_iter):
-            post = e_step(J, params, log_prior_from_atlas(atlas, params.w), coverage, mask)
-            history.append(float(post.ll))
-            params = m_step(J, post, params, atlas, coverage, mask, var_floor, update_weights)
+            ll, moments, weight_sums = _em_sums(jf, af, cf, mf, params, update_weights)
+            history.append(float(ll))
+            a, _ = _component_constants(params)
+            tau, mu, var = _component_update(*moments, a, params, var_floor)
+            w = params.w if weight_sums is None else _weights_from_sums(*weight_sums)
+            params = MixtureParams(w=w, tau=tau, mu=mu, var=var, active=params.active)
     return params, history
 
 
