@@ -4,8 +4,11 @@ For each seed, fits the chapter's MvMM (standard settings) four ways and prints 
   chapter        the chapter's fit (atlas from other phantoms, transforms estimated);
   true T         the same atlas, sequence transforms fixed at the truth;
   own atlas      the case's own labels as atlas (smoothed like the chapter's), true transforms;
-  bssfp alone    the chapter's single-sequence baseline.
-"own atlas" bounds what a perfect atlas registration could give with this appearance model.
+  bssfp alone    the chapter's single-sequence baseline;
+  bssfp own      bSSFP alone with the case's own labels as atlas.
+"own atlas" bounds what a perfect atlas registration could give with this appearance model;
+"bssfp own" against it says whether T2 and LGE help the myocardial boundary once the prior is
+perfect.
 
     python benchmarks/bench_mvmm_atlas_bound.py [--seeds 0 1 2]
 """
@@ -41,7 +44,8 @@ def main() -> None:
     settings = select("standard", chapter.BUDGETS)
     device = torch.device("cpu")
     scale = settings.size / 128.0
-    print(f"{'seed':>4} {'chapter':>8} {'true T':>8} {'own atlas':>10} {'bssfp alone':>12}")
+    print(f"{'seed':>4} {'chapter':>8} {'true T':>8} {'own atlas':>10} {'bssfp alone':>12} "
+          f"{'bssfp own':>10}")  # fmt: skip
     for seed in args.seeds:
         exp = chapter.make_experiment(settings, seed, device)
         labels = exp.case.common_labels
@@ -56,17 +60,24 @@ def main() -> None:
             tissue_classes(labels), sigma=settings.atlas_sigma * scale,
             floor=settings.atlas_floor, device=device,
         )  # fmt: skip
+        own_mask = roi_mask(own, margin=max(1, int(round(settings.roi_margin_px * scale))))
+        own_config = dataclasses.replace(exp.config, register=False, optimise_atlas=False)
+        identity = AtlasAffine.identity(device, exp.images.dtype)
         own_fit = fit_mvmm(
-            exp.images, own, exp.active, slice_coverage=exp.slice_coverage,
-            mask=roi_mask(own, margin=max(1, int(round(settings.roi_margin_px * scale)))),
-            config=dataclasses.replace(exp.config, register=False, optimise_atlas=False),
-            transform=truth_t, atlas_transform=AtlasAffine.identity(device, exp.images.dtype),
+            exp.images, own, exp.active, slice_coverage=exp.slice_coverage, mask=own_mask,
+            config=own_config, transform=truth_t, atlas_transform=identity,
+        )  # fmt: skip
+        own_single = fit_mvmm(
+            exp.images[:1], own, exp.active[:1], slice_coverage=exp.slice_coverage[:1],
+            mask=own_mask, config=own_config, atlas_transform=identity,
         )  # fmt: skip
         single = chapter.fit_experiment(exp, [0])
         row = [chapter.myo_dice(labels, f.segmentation) for f in (fit, fixed_t, own_fit)] + [
-            chapter.myo_dice(exp.case.labels["bssfp"], single.segmentation)
+            chapter.myo_dice(exp.case.labels["bssfp"], single.segmentation),
+            chapter.myo_dice(labels, own_single.segmentation),
         ]
-        print(f"{seed:>4} {row[0]:8.3f} {row[1]:8.3f} {row[2]:10.3f} {row[3]:12.3f}", flush=True)
+        print(f"{seed:>4} {row[0]:8.3f} {row[1]:8.3f} {row[2]:10.3f} {row[3]:12.3f} "
+              f"{row[4]:10.3f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

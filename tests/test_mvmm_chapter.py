@@ -11,6 +11,9 @@ from zmic_lessons.mvmm import chapter
 
 REQUIRED = (
     "dice_myo_mvmm",
+    "dice_myo_mvmm_bssfp",
+    "dice_myo_mvmm_t2",
+    "dice_myo_mvmm_lge",
     "dice_myo_single_best",
     "dice_myo_noreg",
     "dice_scar",
@@ -39,6 +42,8 @@ def test_quick_run_reports_every_metric(quick):
     # the MvMM is a real segmentation, not a constant map
     assert results.metrics["dice_myo_mvmm"] > 0.5
     assert results.to_dict()["chapter"] == "mvmm"
+    # the reference sequence's space is the common space
+    assert results.metrics["dice_myo_mvmm_bssfp"] == pytest.approx(results.metrics["dice_myo_mvmm"])
 
 
 def test_full_size_config_runs_one_step_on_cpu():
