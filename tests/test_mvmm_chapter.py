@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,6 +20,10 @@ REQUIRED = (
     "dice_scar",
     "dice_edema",
     "dice_myo_missing_t2",
+    "dice_edema_missing_t2",
+    "dice_edema_zero_filled_t2",
+    "t2_myo_darkest_mean_missing_t2",
+    "t2_myo_darkest_mean_zero_filled_t2",
     "residual_translation_px",
     "regnet_dice_before",
     "regnet_dice_after",
@@ -88,3 +93,19 @@ def test_class_densities_are_the_fitted_mixtures(quick):
     assert dens.shape == (len(chapter.SEQUENCES), fit.params.mu.shape[1], v.numel())
     area = dens.sum(-1) * (v[1] - v[0])  # each class mixture integrates to one
     assert torch.allclose(area, torch.ones_like(area), atol=1e-2)
+
+
+def test_pathology_dice_on_chosen_slices(quick):
+    fit = quick.artifacts["fit"]
+    labels = quick.artifacts["experiment"].case.common_labels
+    every = np.ones(labels.shape[0], dtype=bool)
+    assert chapter.pathology_dice(fit, labels, every) == pytest.approx(
+        chapter.pathology_dice(fit, labels)
+    )
+
+
+def test_darkest_myocardial_mean_is_the_smaller_active_component(quick):
+    fit = quick.artifacts["fit"]
+    i = chapter.SEQUENCES.index("t2")
+    active = fit.params.mu[i, chapter.MYO_K][fit.params.active[i, chapter.MYO_K]]
+    assert chapter.darkest_myocardial_mean(fit, "t2") == pytest.approx(float(active.min()))

@@ -9,6 +9,7 @@ half the slices; a zero-filled T2 for contrast) and MvMM-RegNet, and returns the
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,18 +312,38 @@ def iteration_frames(fit: MvMMFit, z: int) -> tuple[list[dict[str, np.ndarray]],
     return frames, titles
 
 
-def pathology_dice(fit: MvMMFit, labels: np.ndarray) -> tuple[float, float]:
+def pathology_dice(
+    fit: MvMMFit, labels: np.ndarray, slices: np.ndarray | None = None
+) -> tuple[float, float]:
     """Scar (bright LGE myocardium) and oedema (bright T2 myocardium) Dice in common space.
 
     Oedema is compared with scar + oedema (the phantom, like MyoPS, lets scar override
     oedema, and scarred tissue is oedematous in T2).
+
+    Args:
+        fit: A fitted MvMM with all three sequences.
+        labels: Common-space data labels ``(Z, H, W)``.
+        slices: Score only these slices (bool ``(Z,)``), e.g. those where T2 was acquired.
     """
     i_t2, i_lge = SEQUENCES.index("t2"), SEQUENCES.index("lge")
     scar = fit.embed(bright_component_map(fit.posteriors, fit.params, i_lge, MYO_K).float())
     edema = fit.embed(bright_component_map(fit.posteriors, fit.params, i_t2, MYO_K).float())
-    d_scar = float(dice(scar.cpu().numpy() > 0.5, labels == SCAR))
-    d_edema = float(dice(edema.cpu().numpy() > 0.5, (labels == SCAR) | (labels == EDEMA)))
+    keep = slice(None) if slices is None else np.asarray(slices, dtype=bool)
+    scar_np, edema_np, labels = scar.cpu().numpy()[keep], edema.cpu().numpy()[keep], labels[keep]
+    d_scar = float(dice(scar_np > 0.5, labels == SCAR))
+    d_edema = float(dice(edema_np > 0.5, (labels == SCAR) | (labels == EDEMA)))
     return d_scar, d_edema
+
+
+def darkest_myocardial_mean(fit: MvMMFit, sequence: str) -> float:
+    """Mean of the darkest myocardial component of one sequence (normal myocardium).
+
+    A zero-filled sequence spends this component on the zeros: it drops to about 0.
+    """
+    params = fit.params
+    i = SEQUENCES.index(sequence)
+    mu = torch.where(params.active[i, MYO_K], params.mu[i, MYO_K], math.inf)
+    return float(mu.min())
 
 
 def run(
@@ -341,7 +362,9 @@ def run(
     ``dice_myo_single_best``,
     ``dice_myo_noreg``, ``dice_scar``, ``dice_edema``, ``dice_myo_missing_t2`` (generalized MvMM,
     T2 absent on half the slices), ``dice_myo_zero_filled_t2`` (the same slices zero-filled
-    instead of marginalised), ``residual_translation_px`` (RMS over the ROI),
+    instead of marginalised), ``dice_edema_{missing,zero_filled}_t2`` (oedema Dice of these two
+    fits on the slices that have T2), ``t2_myo_darkest_mean_{missing,zero_filled}_t2`` (their
+    normal-myocardium T2 mean), ``residual_translation_px`` (RMS over the ROI),
     ``residual_rotation_deg``, ``regnet_dice_before``, ``regnet_dice_after``,
     ``regnet_dice_mvmm_fusion``, ``regnet_dice_majority_vote``.
 
@@ -397,8 +420,19 @@ def run(
         results.metrics["dice_myo_zero_filled_t2"] = myo_dice(
             exp_missing.case.common_labels, zero_fit.segmentation
         )
+        # what zero-filling breaks: the T2 model itself, seen where T2 exists
+        covered = exp_missing.slice_coverage[SEQUENCES.index("t2")].cpu().numpy()
+        for name, f in (("missing_t2", gen), ("zero_filled_t2", zero_fit)):
+            _, d_edema = pathology_dice(f, exp_missing.case.common_labels, covered)
+            results.metrics[f"dice_edema_{name}"] = d_edema
+            results.metrics[f"t2_myo_darkest_mean_{name}"] = darkest_myocardial_mean(f, "t2")
     results.artifacts.update(
-        experiment=exp, fit=fit, noreg=noreg, generalized=gen, experiment_missing=exp_missing
+        experiment=exp,
+        fit=fit,
+        noreg=noreg,
+        generalized=gen,
+        zero_filled=zero_fit,
+        experiment_missing=exp_missing,
     )
     if settings.run_regnet:
         from .regnet import run_regnet
