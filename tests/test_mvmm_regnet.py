@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -10,6 +11,7 @@ from zmic_lessons.mvmm.regnet import (
     RegNet,
     evaluate,
     fuse,
+    fuse_with_noise,
     label_likelihood,
     majority_vote,
     mvmm_nll,
@@ -89,3 +91,14 @@ def test_fusion_prefers_the_label_the_image_supports():
     fused = fuse(_image(truth), probs)
     # two atlases disagree on a rim; the target's intensities settle it towards the truth
     assert (fused == truth).float().mean() > (wrong == truth).float().mean()
+
+
+def test_fusion_estimates_a_higher_error_rate_for_the_misregistered_atlas():
+    truth = _heart(40, 20, 22)
+    shifted = torch.roll(truth, shifts=(4, 3), dims=(0, 1))
+    probs = label_likelihood(torch.stack([truth, truth, shifted]), sigma=1.0)
+    fused, noise = fuse_with_noise(_image(truth), probs)
+    assert noise[2] > 2 * noise[0]
+    assert noise[0] == pytest.approx(float(noise[1]))
+    # the two agreeing atlases and the image outvote the shifted one everywhere but corners
+    assert (fused == truth).float().mean() > 0.99

@@ -12,8 +12,11 @@ appearance, whose mean and variance are re-estimated (a few EM steps, no gradien
 evaluation. The gradient reaches the network only through the warped ``P_ik``.
 
 Pairwise (one atlas) for training; groupwise for multi-atlas segmentation: the fused label is
-``argmax_k pi_k f_k(I(x)) prod_i P_ik(T_i(x))``, label fusion inside the model, compared with
-majority voting of the warped atlas labels.
+``argmax_k f_k(I(x)) prod_i P(L_i(T_i(x)) | k)``, label fusion inside the model, where each
+atlas mislabels with its own error rate, estimated by EM (:func:`fuse_with_noise`); compared
+with majority voting of the warped atlas labels. (The error rates are our addition, not taken
+from the paper: with the smoothed labels alone in the product, one badly registered atlas could
+veto a label, and that fusion lost to a majority vote here: 0.446 against 0.499, seed 0.)
 
 Like the paper's 144 x 144 crops, the lesson works on a region of interest: the phantom is
 simulated at twice the lesson's size and a fixed ``size x size`` window is cut where the
@@ -166,21 +169,63 @@ def mvmm_nll(target: Tensor, warped_probs: list[Tensor], em_steps: int = 3) -> T
     return -(torch.logsumexp(log_label + log_f + log_pi, 1)).mean()
 
 
-def fuse(target: Tensor | None, warped_probs: Tensor, em_steps: int = 10) -> Tensor:
-    """Groupwise label fusion inside the model: ``argmax_k pi_k f_k(I) prod_i P_ik``.
+def label_noise_loglik(warped_probs: Tensor, noise: Tensor) -> Tensor:
+    """``sum_i log P(L_i(x) | k)`` for atlases that mislabel with probability ``noise_i``.
+
+    Each atlas is a rater: it reports the true class with probability ``1 - noise_i`` and each
+    other class with ``noise_i / (K - 1)``; soft (warped, smoothed) labels ``p_il`` average the
+    log-probabilities over ``l``.
+
+    Args:
+        warped_probs: ``(N_atlas, K, H, W)`` warped label probabilities.
+        noise: ``(N_atlas,)`` error rates in ``(0, 1 - 1/K)``.
+
+    Returns:
+        ``(K, H, W)``.
+    """
+    k = warped_probs.shape[1]
+    log_same = torch.log1p(-noise)
+    log_other = torch.log(noise / (k - 1))
+    gain = (log_same - log_other).view(-1, 1, 1, 1)
+    return (warped_probs * gain + log_other.view(-1, 1, 1, 1)).sum(0)
+
+
+def fuse_with_noise(
+    target: Tensor | None, warped_probs: Tensor, em_steps: int = 10, noise_init: float = 0.1
+) -> tuple[Tensor, Tensor]:
+    """Groupwise label fusion inside the model, with each atlas's reliability estimated by EM.
+
+    The target image and the warped atlases are the MvMM's observations of one hidden label:
+    ``p(k | x) ∝ f_k(I(x)) prod_i P(L_i(x) | k)``. The E-step gives the posteriors, the M-step the
+    appearance (:func:`appearance_loglik`) and each atlas's error rate (one minus its expected
+    agreement with the posterior, as in STAPLE). A badly registered atlas gets a high error
+    rate and so little say; with no appearance term it is a weighted vote.
 
     Args:
         target: ``(H, W)`` target image, or ``None`` for no appearance term (labels only).
-        warped_probs: ``(N_atlas, K, H, W)`` warped label likelihoods.
-        em_steps: EM iterations of the appearance model.
+        warped_probs: ``(N_atlas, K, H, W)`` warped label probabilities.
+        em_steps: EM iterations.
+        noise_init: Starting error rate of every atlas.
 
     Returns:
-        ``(H, W)`` int64 class map.
+        ``((H, W)`` int64 class map, ``(N_atlas,)`` estimated error rates).
     """
-    log_label = warped_probs.clamp_min(1e-12).log().sum(0, keepdim=True)
-    if target is not None:
-        log_label = log_label + appearance_loglik(target[None], log_label, em_steps)
-    return log_label[0].argmax(0)
+    n, k = warped_probs.shape[:2]
+    noise = warped_probs.new_full((n,), noise_init)
+    for _ in range(em_steps):
+        log_label = label_noise_loglik(warped_probs, noise)
+        log_post = log_label
+        if target is not None:
+            log_post = log_label + appearance_loglik(target[None], log_label[None], 3)[0]
+        gamma = torch.softmax(log_post, 0)
+        agree = (gamma[None] * warped_probs).sum(1).mean((1, 2))
+        noise = (1.0 - agree).clamp(1e-3, 1.0 - 1.0 / k - 1e-3)
+    return log_post.argmax(0), noise
+
+
+def fuse(target: Tensor | None, warped_probs: Tensor, em_steps: int = 10) -> Tensor:
+    """The class map of :func:`fuse_with_noise` (``(H, W)`` int64)."""
+    return fuse_with_noise(target, warped_probs, em_steps)[0]
 
 
 def majority_vote(warped_labels: Tensor) -> Tensor:
