@@ -155,3 +155,14 @@ def test_atlas_gem_step_with_free_form_grid_never_lowers_the_objective():
     for (la, a), (lb, b) in zip(lls, lls[1:], strict=False):
         if la == lb:
             assert b >= a - 1e-3 * abs(a)
+
+
+def test_ascent_on_a_refined_atlas_grid_restarts_its_preconditioner():
+    images, _, atlas, mask, active = setup([0.0, 0.05, -0.05], [[(0, 0)] * N_SLICES] * 3)
+    config = FitConfig(
+        n_iter=4, em_steps=1, reg_steps=2, smoothing=(1.0, 0.0),
+        atlas_grid=6, atlas_coarse_grid=4, atlas_gem_steps=0, atlas_bending=0.01,
+    )  # fmt: skip
+    fit = fit_mvmm(images, atlas, active, mask=mask, config=config)
+    assert fit.atlas_transform.control.shape == (N_SLICES, 2, 6, 6)
+    assert all(math.isfinite(h["ll"]) for h in fit.history)

@@ -229,7 +229,8 @@ def transform_ascent(
     value = objective()
     for _ in range(n_steps):
         grads = [g * s for g, s in zip(torch.autograd.grad(value, tensors), scales, strict=True)]
-        if state.sq is None or len(state.sq) != len(grads):
+        # restart the running mean when the parameters change (e.g. a refined control grid)
+        if state.sq is None or [q.shape for q in state.sq] != [g.shape for g in grads]:
             state.sq = [g * g for g in grads]
         else:
             state.sq = [
