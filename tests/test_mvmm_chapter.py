@@ -109,3 +109,11 @@ def test_darkest_myocardial_mean_is_the_smaller_active_component(quick):
     i = chapter.SEQUENCES.index("t2")
     active = fit.params.mu[i, chapter.MYO_K][fit.params.active[i, chapter.MYO_K]]
     assert chapter.darkest_myocardial_mean(fit, "t2") == pytest.approx(float(active.min()))
+
+
+def test_observed_values_are_the_acquired_intensities(quick):
+    fit = quick.artifacts["fit"]
+    every = chapter.observed_values(fit, 0)
+    assert every.size == int(fit.coverage[0].sum())
+    myo = chapter.observed_values(fit, 0, chapter.MYO_K)
+    assert 0 < myo.size < every.size

@@ -275,6 +275,24 @@ def subset_dice(exp: Experiment, subset: tuple[str, ...] | list[str]) -> float:
     return myo_dice(exp.case.labels[SEQUENCES[idx[0]]], fit.segmentation)
 
 
+def observed_values(fit: MvMMFit, sequence: int, tissue: int | None = None) -> np.ndarray:
+    """Intensities of one sequence in the fitted window, where it was acquired.
+
+    Args:
+        fit: A fitted MvMM.
+        sequence: Index of the sequence in the fit.
+        tissue: Keep only voxels whose posterior for this class exceeds 0.5 (default: all).
+
+    Returns:
+        1D array of the resampled intensities ``J_i(x)`` (for histograms under
+        :func:`class_densities`).
+    """
+    keep = fit.coverage[sequence]
+    if tissue is not None:
+        keep = keep & (fit.posteriors.gamma[tissue] > 0.5)
+    return fit.J[sequence][keep].float().cpu().numpy()
+
+
 def class_densities(fit: MvMMFit, values: torch.Tensor) -> torch.Tensor:
     """Each sequence's fitted class densities ``f_ik(v)`` on a grid of intensities.
 
@@ -366,7 +384,8 @@ def run(
     fits on the slices that have T2), ``t2_myo_darkest_mean_{missing,zero_filled}_t2`` (their
     normal-myocardium T2 mean), ``residual_translation_px`` (RMS over the ROI),
     ``residual_rotation_deg``, ``regnet_dice_before``, ``regnet_dice_after``,
-    ``regnet_dice_mvmm_fusion``, ``regnet_dice_majority_vote``.
+    ``regnet_dice_mvmm_fusion``, ``regnet_dice_product_fusion`` (the same without per-atlas
+    error rates), ``regnet_dice_majority_vote``.
 
     Args:
         budget: ``quick``, ``standard`` or ``full``.
