@@ -330,6 +330,18 @@ def iteration_frames(fit: MvMMFit, z: int) -> tuple[list[dict[str, np.ndarray]],
     return frames, titles
 
 
+def pathology_maps(fit: MvMMFit) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scar (bright LGE myocardial component) and oedema (bright T2 one) on the full grid.
+
+    Returns:
+        ``(scar, oedema)``, each a float ``(Z, H, W)`` map in {0, 1}.
+    """
+    i_t2, i_lge = SEQUENCES.index("t2"), SEQUENCES.index("lge")
+    scar = fit.embed(bright_component_map(fit.posteriors, fit.params, i_lge, MYO_K).float())
+    edema = fit.embed(bright_component_map(fit.posteriors, fit.params, i_t2, MYO_K).float())
+    return scar, edema
+
+
 def pathology_dice(
     fit: MvMMFit, labels: np.ndarray, slices: np.ndarray | None = None
 ) -> tuple[float, float]:
@@ -343,9 +355,7 @@ def pathology_dice(
         labels: Common-space data labels ``(Z, H, W)``.
         slices: Score only these slices (bool ``(Z,)``), e.g. those where T2 was acquired.
     """
-    i_t2, i_lge = SEQUENCES.index("t2"), SEQUENCES.index("lge")
-    scar = fit.embed(bright_component_map(fit.posteriors, fit.params, i_lge, MYO_K).float())
-    edema = fit.embed(bright_component_map(fit.posteriors, fit.params, i_t2, MYO_K).float())
+    scar, edema = pathology_maps(fit)
     keep = slice(None) if slices is None else np.asarray(slices, dtype=bool)
     scar_np, edema_np, labels = scar.cpu().numpy()[keep], edema.cpu().numpy()[keep], labels[keep]
     d_scar = float(dice(scar_np > 0.5, labels == SCAR))
