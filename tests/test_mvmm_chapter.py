@@ -117,3 +117,13 @@ def test_observed_values_are_the_acquired_intensities(quick):
     assert every.size == int(fit.coverage[0].sum())
     myo = chapter.observed_values(fit, 0, chapter.MYO_K)
     assert 0 < myo.size < every.size
+
+
+def test_template_placement_gives_one_atlas_shift_per_slice():
+    settings = chapter.select("quick", chapter.BUDGETS, atlas_placement="template")
+    exp = chapter.make_experiment(settings, 0, torch.device("cpu"))
+    assert exp.atlas_init.shift.shape == (settings.n_slices, 2)
+    assert exp.mask.sum() > 0
+    bad = chapter.select("quick", chapter.BUDGETS, atlas_placement="manual")
+    with pytest.raises(ValueError, match="atlas_placement"):
+        chapter.make_experiment(bad, 0, torch.device("cpu"))

@@ -2,6 +2,7 @@
 
 Modules: :mod:`.model` (densities, E/M steps, log-likelihood, coverage), :mod:`.transforms`
 (per-sequence / per-slice rigid transforms and resampling), :mod:`.atlas` (spatial prior),
+:mod:`.placement` (initial atlas placement),
 :mod:`.optimise` (EM + transform ascent on one objective), :mod:`.regnet` (MvMM-RegNet) and
 :mod:`.chapter` (``run``).
 """
@@ -20,7 +21,8 @@ from .model import (
     log_prior_from_atlas,
     m_step,
 )
-from .optimise import FitConfig, MvMMFit, fit_mvmm, search_atlas_offset
+from .optimise import FitConfig, MvMMFit, fit_mvmm
+from .placement import place_atlas, search_atlas_offset
 from .transforms import AtlasAffine, StackRigid
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "log_likelihood",
     "log_prior_from_atlas",
     "m_step",
+    "place_atlas",
     "probabilistic_atlas",
     "roi_mask",
     "search_atlas_offset",

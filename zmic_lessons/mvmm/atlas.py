@@ -86,21 +86,55 @@ def roi_mask(atlas: Tensor, threshold: float = 0.05, margin: int = 6) -> Tensor:
     return x[:, 0]
 
 
+def heart_offset(class_map: np.ndarray) -> tuple[int, int]:
+    """Whole-pixel ``(dy, dx)`` that moves the left ventricle (blood + myocardium) of a
+    ``(Z, H, W)`` class map to the centre of the grid (``(0, 0)`` if there is none)."""
+    heart = (class_map == LV_K) | (class_map == MYO_K)
+    if not heart.any():
+        return 0, 0
+    _, ys, xs = np.nonzero(heart)
+    h, w = class_map.shape[-2:]
+    return int(round((h - 1) / 2.0 - ys.mean())), int(round((w - 1) / 2.0 - xs.mean()))
+
+
+def shift_pixels(array: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Translate the last two axes by whole pixels, filling with zeros."""
+    h, w = array.shape[-2:]
+    out = np.zeros_like(array)
+    src = array[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+    out[..., max(0, dy) : max(0, dy) + src.shape[-2], max(0, dx) : max(0, dx) + src.shape[-1]] = src
+    return out
+
+
 def centre_on_heart(class_map: np.ndarray) -> np.ndarray:
     """Translate a ``(Z, H, W)`` class map (whole pixels) so the left ventricle is central.
 
     Atlas cases differ in where the heart lies; centring them before averaging keeps the
     probabilistic atlas sharp. The remaining offset to a target is found by
-    :func:`zmic_lessons.mvmm.optimise.search_atlas_offset`.
+    :func:`zmic_lessons.mvmm.optimise.place_atlas`.
     """
-    heart = (class_map == LV_K) | (class_map == MYO_K)
-    if not heart.any():
-        return class_map.copy()
-    _, ys, xs = np.nonzero(heart)
-    h, w = class_map.shape[-2:]
-    dy = int(round((h - 1) / 2.0 - ys.mean()))
-    dx = int(round((w - 1) / 2.0 - xs.mean()))
-    out = np.zeros_like(class_map)
-    src = class_map[:, max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-    out[:, max(0, dy) : max(0, dy) + src.shape[1], max(0, dx) : max(0, dx) + src.shape[2]] = src
-    return out
+    return shift_pixels(class_map, *heart_offset(class_map))
+
+
+def intensity_template(
+    images: list[np.ndarray], class_maps: list[np.ndarray], device=None, dtype=torch.float32
+) -> Tensor:
+    """Mean of the atlas cases' images, each centred like its class map.
+
+    The image that goes with :func:`probabilistic_atlas` of the centred class maps: what
+    :func:`zmic_lessons.mvmm.optimise.place_atlas` matches to the target to place the atlas.
+
+    Args:
+        images: One ``(Z, H, W)`` image per atlas case (the reference sequence).
+        class_maps: Their MvMM class maps, same shapes.
+
+    Returns:
+        ``(Z, H, W)`` mean image.
+    """
+    if not images or len(images) != len(class_maps):
+        raise ValueError(f"need one class map per image, got {len(images)} and {len(class_maps)}")
+    centred = [
+        shift_pixels(np.asarray(im, np.float32), *heart_offset(cm))
+        for im, cm in zip(images, class_maps, strict=True)
+    ]
+    return torch.as_tensor(np.mean(centred, axis=0), device=device, dtype=dtype)

@@ -52,7 +52,7 @@ class FitConfig:
         smoothing: In-plane Gaussian sigma (pixels) of each coarse-to-fine level.
         register: Optimise the sequence transforms (``False``: the no-registration baseline).
         optimise_atlas: Optimise the atlas translation (its scale comes from
-            :func:`search_atlas_offset`).
+            :func:`~.placement.place_atlas`).
         var_floor: Smallest component variance.
         update_weights: Re-estimate the class weights ``w`` (else they stay uniform: the
             atlas alone is the prior).
@@ -509,52 +509,3 @@ def to_sequence_space(gamma: Tensor, transform: StackRigid, index: int) -> Tenso
     coords = rigid_coords(a, inv_shift, h, w)  # (Z, H, W, 2)
     coords = coords[None].expand(k, -1, -1, -1, -1).reshape(k * z, h, w, 2)
     return sample(gamma.reshape(k * z, h, w), coords).reshape(k, z, h, w)
-
-
-def search_atlas_offset(
-    image: Tensor,
-    atlas: Tensor,
-    active: Tensor,
-    *,
-    max_shift_px: float = 24.0,
-    step_px: float = 4.0,
-    scales: tuple[float, ...] = (0.85, 1.0, 1.15),
-    em_steps: int = 2,
-    pool: int = 2,
-) -> AtlasAffine:
-    """Coarse exhaustive search of the atlas translation and scale on one (reference) stack.
-
-    Every candidate is scored by the MvMM log-likelihood after a few EM steps on a
-    ``pool``-times downsampled grid (the same objective as the fit, at low resolution); the best
-    one initialises the gradient ascent, which only has a few pixels' capture range.
-
-    Args:
-        image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
-
-    Returns:
-        The best :class:`AtlasAffine` (in full-resolution pixels).
-    """
-    import torch.nn.functional as F
-
-    small = F.avg_pool2d(image[0], pool)[None]
-    small_atlas = F.avg_pool2d(atlas, pool)
-    best: tuple[float, AtlasAffine] | None = None
-    offsets = torch.arange(-max_shift_px, max_shift_px + 1e-6, step_px).tolist()
-    for scale in scales:
-        for dy in offsets:
-            for dx in offsets:
-                cand = AtlasAffine.identity(image.device, image.dtype)
-                cand.linear += (1.0 / scale - 1.0) * torch.eye(
-                    2, dtype=image.dtype, device=image.device
-                )
-                cand.shift += torch.tensor([dy, dx], dtype=image.dtype, device=image.device) / pool
-                with torch.no_grad():
-                    prior = cand.warp(small_atlas)
-                    params = init_params(small, prior, active)
-                    params, trace = em(small, params, prior, n_iter=em_steps)
-                    ll = float(log_likelihood(small, params, log_prior_from_atlas(prior, params.w)))
-                if best is None or ll > best[0]:
-                    full = AtlasAffine(cand.linear.clone(), cand.shift * pool)
-                    best = (ll, full)
-    assert best is not None
-    return best[1]

@@ -212,7 +212,7 @@ class StackRigid:
 
 @dataclass
 class AtlasAffine:
-    """The atlas transform: a 2D affine shared by all slices plus an optional free-form field.
+    """The atlas transform: a 2D affine plus an optional free-form field.
 
     ``A(p) = (I + linear)(p - c) + c + shift + u(p)``, where ``u`` is a coarse per-slice
     displacement on a control grid ``(Z, 2, gh, gw)`` (pixels, ``(dy, dx)``) upsampled bicubically
@@ -220,7 +220,9 @@ class AtlasAffine:
     the bending energy of the control grid (:meth:`bending_energy`).
 
     Attributes:
-        linear: ``(2, 2)`` deviation from the identity. shift: ``(2,)`` pixels.
+        linear: ``(2, 2)`` deviation from the identity.
+        shift: ``(2,)`` pixels, or ``(Z, 2)``: one per slice (the atlas's slices differ from
+            the target's in where the ventricle lies, not only by one rigid offset).
         control: ``(Z, 2, gh, gw)`` control-point displacements in pixels, or ``None``.
     """
 
@@ -234,6 +236,13 @@ class AtlasAffine:
         dtype = dtype or torch.get_default_dtype()
         zeros = torch.zeros(2, 2, device=device, dtype=dtype)
         return cls(zeros, torch.zeros(2, device=device, dtype=dtype))
+
+    def per_slice(self, n_slices: int) -> AtlasAffine:
+        """A copy whose shift is one ``(dy, dx)`` per slice (same values: an equal transform)."""
+        out = self.clone()
+        if out.shift.dim() == 1:
+            out.shift = out.shift.expand(n_slices, 2).clone()
+        return out
 
     def with_control_grid(self, n_slices: int, grid: int) -> AtlasAffine:
         """A copy with a zero ``grid x grid`` control grid per slice (kept if already present)."""
@@ -289,15 +298,17 @@ class AtlasAffine:
         """Warp an atlas ``(K, Z, H, W)`` into the common space (or a window of it)."""
         k, z, h, w = atlas.shape
         eye = torch.eye(2, device=atlas.device, dtype=atlas.dtype)
+        if self.shift.dim() == 2 and self.shift.shape[0] != z:
+            raise ValueError(f"per-slice shift has {self.shift.shape[0]} slices, the atlas {z}")
         coords = affine_coords(eye + self.linear, self.shift, h, w, region)
-        hh, ww = coords.shape[:2]
+        coords = coords if coords.dim() == 4 else coords[None]  # (1 or Z, H', W', 2)
+        hh, ww = coords.shape[1:3]
         u = self.displacement(h, w, region)
         if u is not None:
             if u.shape[0] != z:
                 raise ValueError(f"control grid has {u.shape[0]} slices, the atlas {z}")
-            coords = (coords[None] + u)[None].expand(k, z, hh, ww, 2).reshape(k * z, hh, ww, 2)
-        else:
-            coords = coords.expand(k * z, hh, ww, 2)
+            coords = coords + u
+        coords = coords.expand(z, hh, ww, 2)[None].expand(k, z, hh, ww, 2).reshape(k * z, hh, ww, 2)
         return sample(atlas.reshape(k * z, h, w), coords).reshape(k, z, hh, ww)
 
 

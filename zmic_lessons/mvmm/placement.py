@@ -1,0 +1,228 @@
+"""Initial placement of the atlas in the common space (before the MvMM's own ascent).
+
+The ascent on the atlas translation has a capture range of a few pixels, so the atlas must
+start near the heart. Two scores, used together by :func:`place_atlas`:
+
+* **template matching**: the atlas cases' mean image (:func:`~.atlas.intensity_template`) is
+  scaled and slid over the reference stack; normalised cross-correlation (NCC) over the heart
+  region, all shifts at once by convolution, gives the best shift for every scale. NCC looks at
+  the whole picture (LV, RV, septum, their sizes) and is not fooled by a ventricle-sized bright
+  blob elsewhere, but compares scales poorly (a blurred mean template fits a range of sizes);
+* **the MvMM log-likelihood** after a few EM steps (the fit's own objective at low resolution):
+  it compares sizes well but, searched over a whole grid, can lock an oversized atlas around
+  both ventricles.
+
+So NCC proposes one candidate per scale, those within ``ncc_margin`` of the best NCC stay, and
+the likelihood chooses among them; a small likelihood grid of shifts around the choice then
+corrects NCC's coarse localisation (a blurred template's peak is broad). The grid search
+by likelihood alone (:func:`search_atlas_offset`) is kept for comparison and for atlases
+without an image.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .atlas import roi_mask
+from .model import em, init_params, log_likelihood, log_prior_from_atlas
+from .transforms import AtlasAffine
+
+#: Scales (target heart size / atlas heart size) tried by :func:`place_atlas`.
+DEFAULT_SCALES: tuple[float, ...] = tuple(round(0.70 + 0.03 * i, 2) for i in range(21))
+
+
+def scaled_affine(
+    scale: float, shift: Tensor | None = None, like: Tensor | None = None
+) -> AtlasAffine:
+    """The atlas transform that shows the atlas ``scale`` times larger, then moved by ``shift``.
+
+    Args:
+        scale: Size of the atlas in the common space relative to its own grid.
+        shift: ``(dy, dx)`` displacement of the scaled atlas content (pixels), default none.
+        like: Tensor whose device and dtype the transform takes.
+    """
+    ref = like if like is not None else torch.zeros(())
+    out = AtlasAffine.identity(ref.device, ref.dtype)
+    out.linear += (1.0 / scale - 1.0) * torch.eye(2, device=ref.device, dtype=ref.dtype)
+    if shift is not None:
+        # A(p) = (p - c) / scale + c + s samples the atlas; content moved by d needs s = -d/scale
+        out.shift -= shift.to(ref) / scale
+    return out
+
+
+def template_candidates(
+    image: Tensor,
+    template: Tensor,
+    region: Tensor,
+    *,
+    scales: tuple[float, ...] = DEFAULT_SCALES,
+    max_shift_px: float = 24.0,
+    pool: int = 2,
+) -> list[tuple[float, AtlasAffine]]:
+    """Best NCC shift of the scaled template for every scale.
+
+    Args:
+        image: ``(Z, H, W)`` reference stack.
+        template: ``(Z, H, W)`` atlas image on the atlas grid.
+        region: ``(Z, H, W)`` weight on the atlas grid where NCC is measured (the heart and a
+            margin around it).
+        scales: Sizes to try (see :func:`scaled_affine`).
+        max_shift_px: Largest shift in each direction (pixels).
+        pool: Downsampling of the search (the shift step is ``pool`` pixels).
+
+    Returns:
+        ``[(ncc, transform), ...]``, one per scale, in the order of ``scales``.
+    """
+    if image.shape != template.shape or template.shape != region.shape:
+        raise ValueError(
+            f"image, template and region must share a shape, got {tuple(image.shape)}, "
+            f"{tuple(template.shape)} and {tuple(region.shape)}"
+        )
+    reach = int(max_shift_px // pool)
+    target = F.pad(F.avg_pool2d(image[None], pool), (reach,) * 4)  # (1, Z, h, w)
+    out = []
+    for scale in scales:
+        aff = scaled_affine(scale, like=image)
+        tmpl, weight = F.avg_pool2d(aff.warp(torch.stack([template, region])), pool)
+        ys, xs = torch.nonzero(weight.sum(0) > 1e-3, as_tuple=True)
+        if ys.numel() == 0:
+            raise ValueError(f"the template region is empty at scale {scale}")
+        y0, x0 = int(ys.min()), int(xs.min())
+        box = (slice(None), slice(y0, int(ys.max()) + 1), slice(x0, int(xs.max()) + 1))
+        tmpl, weight = tmpl[box], weight[box]
+        n = weight.sum()
+        centred = (tmpl - (tmpl * weight).sum() / n) * weight
+        # weighted NCC at every shift: sum w (T - mean T)(I - local mean I) / norms, by conv
+        num = F.conv2d(target, centred[None])[0, 0]
+        s1 = F.conv2d(target, weight[None])[0, 0]
+        s2 = F.conv2d(target**2, weight[None])[0, 0]
+        var = (s2 - s1**2 / n).clamp_min(1e-12)
+        ncc = num / torch.sqrt(var * (centred**2).sum())
+        # output (i, j) puts the box's corner at padded (i, j): shift i - reach - y0 (pooled)
+        iy = torch.arange(ncc.shape[0], device=ncc.device)[:, None] - reach - y0
+        ix = torch.arange(ncc.shape[1], device=ncc.device)[None, :] - reach - x0
+        ncc = ncc.masked_fill((iy.abs() > reach) | (ix.abs() > reach), -2.0)
+        k = int(ncc.argmax())
+        dy, dx = divmod(k, ncc.shape[1])
+        d = torch.tensor([float(dy - reach - y0), float(dx - reach - x0)]) * pool
+        out.append((float(ncc.flatten()[k]), scaled_affine(scale, d, like=image)))
+    return out
+
+
+def best_by_likelihood(
+    image: Tensor,
+    atlas: Tensor,
+    active: Tensor,
+    candidates: list[AtlasAffine],
+    *,
+    em_steps: int = 2,
+    pool: int = 2,
+) -> AtlasAffine:
+    """The candidate atlas transform with the highest MvMM log-likelihood.
+
+    Each is scored after ``em_steps`` EM iterations on a ``pool``-times downsampled grid.
+
+    Args:
+        image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
+        candidates: Transforms in full-resolution pixels.
+    """
+    if not candidates:
+        raise ValueError("best_by_likelihood needs at least one candidate")
+    small = F.avg_pool2d(image[0], pool)[None]
+    small_atlas = F.avg_pool2d(atlas, pool)
+    scores = []
+    for cand in candidates:
+        pooled = AtlasAffine(cand.linear, cand.shift / pool)
+        with torch.no_grad():
+            prior = pooled.warp(small_atlas)
+            params, _ = em(small, init_params(small, prior, active), prior, n_iter=em_steps)
+            scores.append(
+                float(log_likelihood(small, params, log_prior_from_atlas(prior, params.w)))
+            )
+    best = max(range(len(candidates)), key=scores.__getitem__)
+    return candidates[best].clone()
+
+
+def place_atlas(
+    image: Tensor,
+    atlas: Tensor,
+    template: Tensor,
+    active: Tensor,
+    *,
+    scales: tuple[float, ...] = DEFAULT_SCALES,
+    max_shift_px: float = 24.0,
+    margin_px: int = 6,
+    ncc_margin: float = 0.05,
+    refine_px: float = 4.0,
+    pool: int = 2,
+) -> AtlasAffine:
+    """Place the atlas: NCC proposes a shift per scale, the MvMM likelihood picks the scale.
+
+    Args:
+        image: ``(1, Z, H, W)`` reference stack.
+        atlas: ``(K, Z, H, W)`` probabilistic atlas; template: ``(Z, H, W)`` its mean image.
+        active: ``(1, K, C)`` components used for the likelihood score.
+        scales: Sizes tried; max_shift_px: largest shift (pixels).
+        margin_px: Margin around the atlas's heart where NCC is measured (pixels).
+        ncc_margin: Candidates whose NCC is lower than the best by more than this are dropped
+            before the likelihood chooses.
+        refine_px: Half-width of the final likelihood grid of shifts (step ``pool``; 0: none).
+        pool: Downsampling of both searches.
+
+    Returns:
+        The initial :class:`AtlasAffine` for :func:`~.optimise.fit_mvmm`.
+    """
+    region = roi_mask(atlas, margin=margin_px).to(template)
+    scored = template_candidates(
+        image[0], template.to(image), region.to(image), scales=scales,
+        max_shift_px=max_shift_px, pool=pool,
+    )  # fmt: skip
+    top = max(n for n, _ in scored)
+    kept = [t for n, t in scored if n >= top - ncc_margin]
+    best = best_by_likelihood(image, atlas, active, kept, pool=pool)
+    if refine_px <= 0:
+        return best
+    offsets = torch.arange(-refine_px, refine_px + 1e-6, float(pool)).tolist()
+    to_atlas = torch.eye(2).to(image) + best.linear  # common-space pixels -> atlas pixels
+    local = []
+    for dy in offsets:
+        for dx in offsets:
+            cand = best.clone()
+            cand.shift -= to_atlas @ torch.tensor([dy, dx]).to(image)  # content moves by (dy, dx)
+            local.append(cand)
+    return best_by_likelihood(image, atlas, active, local, pool=pool)
+
+
+def search_atlas_offset(
+    image: Tensor,
+    atlas: Tensor,
+    active: Tensor,
+    *,
+    max_shift_px: float = 24.0,
+    step_px: float = 4.0,
+    scales: tuple[float, ...] = (0.85, 1.0, 1.15),
+    em_steps: int = 2,
+    pool: int = 2,
+) -> AtlasAffine:
+    """Exhaustive grid search of the atlas translation and scale by likelihood alone.
+
+    For atlases without an image (no template to match); see the module docstring for why
+    :func:`place_atlas` is preferred when there is one.
+
+    Args:
+        image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
+
+    Returns:
+        The best :class:`AtlasAffine` (in full-resolution pixels).
+    """
+    offsets = torch.arange(-max_shift_px, max_shift_px + 1e-6, step_px).tolist()
+    candidates = []
+    for scale in scales:
+        for dy in offsets:
+            for dx in offsets:
+                cand = scaled_affine(scale, like=image)
+                cand.shift += torch.tensor([dy, dx], dtype=image.dtype, device=image.device)
+                candidates.append(cand)
+    return best_by_likelihood(image, atlas, active, candidates, em_steps=em_steps, pool=pool)
