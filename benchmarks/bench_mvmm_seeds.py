@@ -38,7 +38,7 @@ COLUMNS = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--placement", choices=["grid", "template"], default="grid",
+    parser.add_argument("--placement", choices=["grid", "template"], default="template",
                         help="initial atlas placement (Settings.atlas_placement)")  # fmt: skip
     args = parser.parse_args()
     print(f"{'seed':>4} " + " ".join(f"{name:>9}" for name, _ in COLUMNS) + f" {'s':>5}")

@@ -55,7 +55,7 @@ def test_full_size_config_runs_one_step_on_cpu():
     torch.set_num_threads(2)
     results = chapter.run(
         "full", "cpu", seed=1, data=None, out=None,
-        n_slices=1, n_atlas=1, n_iter=1, reg_steps=1, atlas_search_step_px=24.0,
+        n_slices=1, n_atlas=1, n_iter=1, reg_steps=1, atlas_scales=(1.0,),
         run_regnet=False,
     )  # fmt: skip
     assert results.artifacts["settings"].size == chapter.BUDGETS["full"].size

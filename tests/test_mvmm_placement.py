@@ -20,7 +20,12 @@ from zmic_lessons.mvmm.atlas import (
 )
 from zmic_lessons.mvmm.chapter import components
 from zmic_lessons.mvmm.model import active_from_counts
-from zmic_lessons.mvmm.placement import place_atlas, scaled_affine, template_candidates
+from zmic_lessons.mvmm.placement import (
+    best_by_likelihood,
+    place_atlas,
+    scaled_affine,
+    template_candidates,
+)
 from zmic_lessons.mvmm.transforms import AtlasAffine
 
 SIZE, N_SLICES = 64, 2
@@ -58,6 +63,9 @@ def test_known_scale_and_shift_are_recovered(atlas_case):
     )
     nccs = [n for n, _ in scored]
     assert int(np.argmax(nccs)) == 1 and nccs[1] > 0.99
+    # the likelihood alone prefers the larger atlas: why NCC filters the candidates first
+    alone = best_by_likelihood(target[None], atlas, active(), [t for _, t in scored])
+    assert alone.linear[0, 0] < truth.linear[0, 0]
     found = place_atlas(target[None], atlas, template, active(), scales=(1.0, 1.12, 1.24),
                         max_shift_px=12, margin_px=3)  # fmt: skip
     torch.testing.assert_close(found.linear, truth.linear)

@@ -68,12 +68,12 @@ class Settings:
         atlas_lr_px: Inner Adam step (pixels at 128 px).
         roi_margin_px: Dilation of the warped atlas's heart region that makes the ROI (pixels
             at 128 px): smaller keeps chest wall, liver and atria out of the fit.
-        atlas_placement: How the atlas is placed before the fit: ``"grid"`` (a grid of shifts
-            and scales scored by the MvMM likelihood, :func:`.search_atlas_offset`) or
-            ``"template"`` (the atlas cases' mean bSSFP matched by NCC proposes, the likelihood
-            chooses, :func:`.place_atlas`; with one atlas shift per slice). ``"template"`` is
-            more robust over seeds (``benchmarks/bench_mvmm_seeds.py --placement``) but
-            registers seed 0 worse, so the book's default stays ``"grid"`` for now.
+        atlas_placement: How the atlas is placed before the fit: ``"template"`` (the atlas
+            cases' mean bSSFP matched by NCC proposes, the likelihood chooses,
+            :func:`.place_atlas`, then one atlas shift per slice) or ``"grid"`` (a grid of
+            shifts and scales scored by the likelihood alone, :func:`.search_atlas_offset`).
+            Over seeds 0-7 ``"grid"`` fails on three (myocardium Dice 0.18-0.39), ``"template"``
+            on none (``benchmarks/bench_mvmm_seeds.py --placement``).
         atlas_search_step_px: Shift step of the ``"grid"`` placement (pixels at 128 px).
         atlas_scales: Atlas sizes tried by the placement (``None``: (0.85, 1.0, 1.15) for
             ``"grid"``, :data:`.DEFAULT_SCALES` for ``"template"``).
@@ -104,7 +104,7 @@ class Settings:
     atlas_gem_steps: int = 0
     atlas_lr_px: float = 0.5
     roi_margin_px: float = 6.0
-    atlas_placement: str = "grid"
+    atlas_placement: str = "template"
     atlas_search_step_px: float = 6.0
     atlas_scales: tuple[float, ...] | None = None
     max_angle_deg: float = 6.0

@@ -5,18 +5,20 @@ start near the heart. Two scores, used together by :func:`place_atlas`:
 
 * **template matching**: the atlas cases' mean image (:func:`~.atlas.intensity_template`) is
   scaled and slid over the reference stack; normalised cross-correlation (NCC) over the heart
-  region, all shifts at once by convolution, gives the best shift for every scale. NCC looks at
-  the whole picture (LV, RV, septum, their sizes) and is not fooled by a ventricle-sized bright
-  blob elsewhere, but compares scales poorly (a blurred mean template fits a range of sizes);
+  region, all shifts at once by convolution, gives the best shift for every scale. NCC compares
+  the whole picture (LV, RV, septum and the tissue around them), but compares scales poorly (a
+  blurred mean template fits a range of sizes);
 * **the MvMM log-likelihood** after a few EM steps (the fit's own objective at low resolution):
-  it compares sizes well but, searched over a whole grid, can lock an oversized atlas around
-  both ventricles.
+  it scores how well the classes explain the image, but it favours larger, blurrier placements
+  (an uncommitted prior costs little), so over a whole grid it can lock an oversized atlas around
+  both ventricles (seed 5 of the MvMM chapter), and even on a perfect match it prefers
+  the next larger scale (``tests/test_mvmm_placement.py``).
 
-So NCC proposes one candidate per scale, those within ``ncc_margin`` of the best NCC stay, and
-the likelihood chooses among them; a small likelihood grid of shifts around the choice then
-corrects NCC's coarse localisation (a blurred template's peak is broad). The grid search
-by likelihood alone (:func:`search_atlas_offset`) is kept for comparison and for atlases
-without an image.
+So NCC proposes one candidate per scale, those within ``ncc_margin`` of the best NCC stay (on a
+perfect match only the right scale), and the likelihood chooses among them; a small likelihood
+grid of shifts around the choice then corrects NCC's coarse localisation (a blurred template's
+peak is broad). The grid search by likelihood alone (:func:`search_atlas_offset`) is the MvMM
+chapter's default placement for now and the one for atlases without an image.
 """
 
 from __future__ import annotations
@@ -208,8 +210,7 @@ def search_atlas_offset(
 ) -> AtlasAffine:
     """Exhaustive grid search of the atlas translation and scale by likelihood alone.
 
-    For atlases without an image (no template to match); see the module docstring for why
-    :func:`place_atlas` is preferred when there is one.
+    Needs no atlas image; the module docstring says where it goes wrong.
 
     Args:
         image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
