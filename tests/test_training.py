@@ -211,11 +211,11 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
 
 
 @pytest.mark.skipif(
-    not hasattr(os, "fork") and not torch.cuda.is_available(), reason="slow without fork"
+    "forkserver" not in mp.get_all_start_methods() and not torch.cuda.is_available(),
+    reason="slow with spawn only",
 )
 def test_two_process_gloo_ddp_keeps_replicas_in_sync(tmp_path: Path) -> None:
-    # Reference first: rank 0 training alone on its own data (this also warms torch's lazy
-    # imports, which forked children then inherit).
+    # Reference first: rank 0 training alone on its own data.
     torch.manual_seed(0)
     alone = nn.Linear(3, 1)
 
@@ -225,9 +225,10 @@ def test_two_process_gloo_ddp_keeps_replicas_in_sync(tmp_path: Path) -> None:
         return x, x @ TRUE_W.T
 
     fit(alone, _mse, rank0_batches, steps=5, lr=0.1, device="cpu", progress=False)
-    # fork lets the children inherit the imported torch (spawn re-imports it: ~25 s on 2 shared
-    # cores), but autograd refuses fork once CUDA autograd threads exist: spawn on GPU machines.
-    method = "spawn" if torch.cuda.is_available() else "fork"
+    # Not fork: a child forked from pytest inherits the OpenMP/MKL thread pools that earlier
+    # tests started and hangs in its first parallel region (it did, after the MvMM placement
+    # tests' convolutions). The fork server is a clean process: one torch import, about 5 s.
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     mp.start_processes(
         _ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True,
         start_method=method,
