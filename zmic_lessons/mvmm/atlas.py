@@ -87,8 +87,10 @@ def roi_mask(atlas: Tensor, threshold: float = 0.05, margin: int = 6) -> Tensor:
 
 
 def heart_offset(class_map: np.ndarray) -> tuple[int, int]:
-    """Whole-pixel ``(dy, dx)`` that moves the left ventricle (blood + myocardium) of a
-    ``(Z, H, W)`` class map to the centre of the grid (``(0, 0)`` if there is none)."""
+    """Whole-pixel ``(dy, dx)`` that centres the left ventricle of a ``(Z, H, W)`` class map.
+
+    The left ventricle is its blood pool and myocardium; ``(0, 0)`` if there is none.
+    """
     heart = (class_map == LV_K) | (class_map == MYO_K)
     if not heart.any():
         return 0, 0
@@ -111,7 +113,7 @@ def centre_on_heart(class_map: np.ndarray) -> np.ndarray:
 
     Atlas cases differ in where the heart lies; centring them before averaging keeps the
     probabilistic atlas sharp. The remaining offset to a target is found by
-    :func:`zmic_lessons.mvmm.optimise.place_atlas`.
+    :func:`zmic_lessons.mvmm.placement.place_atlas`.
     """
     return shift_pixels(class_map, *heart_offset(class_map))
 
@@ -122,7 +124,7 @@ def intensity_template(
     """Mean of the atlas cases' images, each centred like its class map.
 
     The image that goes with :func:`probabilistic_atlas` of the centred class maps: what
-    :func:`zmic_lessons.mvmm.optimise.place_atlas` matches to the target to place the atlas.
+    :func:`zmic_lessons.mvmm.placement.place_atlas` matches to the target to place the atlas.
 
     Args:
         images: One ``(Z, H, W)`` image per atlas case (the reference sequence).

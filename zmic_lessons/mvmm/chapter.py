@@ -176,7 +176,7 @@ def initial_atlas_transform(
     """Place the atlas on the reference stack as ``settings.atlas_placement`` says.
 
     Args:
-        settings: Chapter settings (``atlas_placement``, ``atlas_scales``, ``n_slices``).
+        settings: Chapter settings (``atlas_placement``, ``atlas_scales``).
         image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
         template: Builds the atlas's mean image (called for ``"template"`` only).
         max_shift_px, step_px, margin_px, pool: Search extent, grid step, NCC margin and
