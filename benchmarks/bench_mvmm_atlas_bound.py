@@ -31,15 +31,6 @@ from zmic_lessons.mvmm.optimise import fit_mvmm
 from zmic_lessons.mvmm.transforms import AtlasAffine, StackRigid
 
 
-def true_transform(exp: chapter.Experiment) -> StackRigid:
-    """The simulated sequence transforms as a :class:`StackRigid` (reference fixed)."""
-    case, dtype, device = exp.case, exp.images.dtype, exp.images.device
-    angle = torch.tensor([case.sequence_transforms[s].angle for s in SEQUENCES], dtype=dtype)
-    shift = torch.tensor([[t.shift for t in case.transforms[s]] for s in SEQUENCES], dtype=dtype)
-    fixed = StackRigid.identity(len(SEQUENCES), exp.images.shape[1], 0, device, dtype).fixed
-    return StackRigid(angle.to(device), shift.to(device), fixed)
-
-
 def false_positive_rim(segmentation: torch.Tensor, classes: np.ndarray) -> tuple[int, float]:
     """False-positive myocardium pixels and the share within 1 px (in-plane) of the truth."""
     truth = classes == MYO_K
@@ -61,7 +52,8 @@ def main() -> None:
     for seed in args.seeds:
         exp = chapter.make_experiment(settings, seed, device)
         labels = exp.case.common_labels
-        truth_t = true_transform(exp)
+        reference = StackRigid.identity(len(SEQUENCES), exp.images.shape[1], 0, device).fixed
+        truth_t = chapter.true_transform(exp.case, reference, exp.images)
         fit = chapter.fit_experiment(exp)
         fixed_t = fit_mvmm(
             exp.images, exp.atlas, exp.active, slice_coverage=exp.slice_coverage, mask=exp.mask,

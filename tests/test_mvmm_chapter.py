@@ -127,3 +127,10 @@ def test_template_placement_gives_one_atlas_shift_per_slice():
     bad = chapter.select("quick", chapter.BUDGETS, atlas_placement="manual")
     with pytest.raises(ValueError, match="atlas_placement"):
         chapter.make_experiment(bad, 0, torch.device("cpu"))
+
+
+def test_the_true_transform_leaves_no_residual(quick):
+    exp, fit = quick.artifacts["experiment"], quick.artifacts["fit"]
+    truth = chapter.true_transform(exp.case, fit.transform.fixed)
+    assert chapter.residual_misalignment(truth, exp.case, exp.mask) == pytest.approx((0.0, 0.0))
+    assert quick.metrics["residual_translation_px"] > 0.0

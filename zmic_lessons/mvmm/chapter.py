@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,7 +165,7 @@ def initial_atlas_transform(
     image: torch.Tensor,
     atlas: torch.Tensor,
     active: torch.Tensor,
-    template: Callable[[], torch.Tensor],
+    template: torch.Tensor,
     *,
     max_shift_px: float,
     step_px: float,
@@ -178,13 +177,13 @@ def initial_atlas_transform(
     Args:
         settings: Chapter settings (``atlas_placement``, ``atlas_scales``).
         image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``; active: ``(1, K, C)``.
-        template: Builds the atlas's mean image (called for ``"template"`` only).
+        template: ``(Z, H, W)`` the atlas's mean image (used by ``"template"`` only).
         max_shift_px, step_px, margin_px, pool: Search extent, grid step, NCC margin and
             downsampling, in pixels of this image.
     """
     if settings.atlas_placement == "template":
         return place_atlas(
-            image, atlas, template(), active, scales=settings.atlas_scales or DEFAULT_SCALES,
+            image, atlas, template, active, scales=settings.atlas_scales or DEFAULT_SCALES,
             max_shift_px=max_shift_px, margin_px=margin_px, pool=pool,
         ).per_slice(image.shape[1])  # fmt: skip
     if settings.atlas_placement == "grid":
@@ -248,11 +247,11 @@ def make_experiment(
     search_active = active_from_counts(components(settings.bg_components, 1)[:1], device=device)
     margin = max(1, int(round(settings.roi_margin_px * scale)))
     pool = max(1, int(round(2 * scale)))
+    template = intensity_template(
+        [c.images[SEQUENCES[0]] for c in atlas_cases], atlas_maps, device=device
+    )
     init = initial_atlas_transform(
-        settings, images[:1], atlas, search_active,
-        lambda: intensity_template(
-            [c.images[SEQUENCES[0]] for c in atlas_cases], atlas_maps, device=device
-        ),
+        settings, images[:1], atlas, search_active, template,
         max_shift_px=24 * scale, step_px=settings.atlas_search_step_px * scale,
         margin_px=margin, pool=pool,
     )  # fmt: skip
@@ -294,6 +293,26 @@ def myo_dice(labels: np.ndarray, segmentation: torch.Tensor) -> float:
     return float(dice(segmentation.cpu().numpy() == MYO_K, truth))
 
 
+def true_transform(
+    case: MisalignedCase, fixed: torch.Tensor, like: torch.Tensor | None = None
+) -> StackRigid:
+    """The simulated sequence/slice transforms as a :class:`StackRigid`.
+
+    Args:
+        case: The misaligned phantom.
+        fixed: ``(S,)`` bool, the sequences held at the identity (the reference).
+        like: Tensor whose dtype and device the transform takes (default float64 on the CPU).
+    """
+    ref = like if like is not None else torch.zeros((), dtype=torch.float64)
+    angle = [case.sequence_transforms[s].angle for s in SEQUENCES]
+    shift = [[t.shift for t in case.transforms[s]] for s in SEQUENCES]
+    return StackRigid(
+        torch.tensor(angle, dtype=ref.dtype, device=ref.device),
+        torch.tensor(shift, dtype=ref.dtype, device=ref.device),
+        fixed.to(ref.device),
+    )
+
+
 def residual_misalignment(
     fit_transform: StackRigid, case: MisalignedCase, mask: torch.Tensor
 ) -> tuple[float, float]:
@@ -302,13 +321,7 @@ def residual_misalignment(
     Averaged over the non-reference sequences and their slices.
     """
     z, h, w = mask.shape
-    true = StackRigid(
-        torch.tensor([case.sequence_transforms[s].angle for s in SEQUENCES], dtype=torch.float64),
-        torch.tensor(
-            [[t.shift for t in case.transforms[s]] for s in SEQUENCES], dtype=torch.float64
-        ),
-        fit_transform.fixed.cpu(),
-    )
+    true = true_transform(case, fit_transform.fixed)
     est = StackRigid(
         fit_transform.angle.detach().cpu().double(),
         fit_transform.shift.detach().cpu().double(),
@@ -571,9 +584,7 @@ def _run_real(
     )
     init = initial_atlas_transform(
         settings, x[:1], atlas, active[:1],
-        lambda: intensity_template(
-            [np.asarray(other_case.images[SEQUENCES[0]], np.float32)], [other], device=device
-        ),
+        intensity_template([other_case.images[SEQUENCES[0]]], [other], device=device),
         max_shift_px=40.0, step_px=8.0, margin_px=8, pool=2,
     )  # fmt: skip
     mask = roi_mask(init.warp(atlas), margin=8)

@@ -10,9 +10,9 @@ start near the heart. Two scores, used together by :func:`place_atlas`:
   blurred mean template fits a range of sizes);
 * **the MvMM log-likelihood** after a few EM steps (the fit's own objective at low resolution):
   it scores how well the classes explain the image, but it favours larger, blurrier placements
-  (an uncommitted prior costs little), so over a whole grid it can lock an oversized atlas around
-  both ventricles (seed 5 of the MvMM chapter), and even on a perfect match it prefers
-  the next larger scale (``tests/test_mvmm_placement.py``).
+  (an uncommitted prior costs little): even on a perfect match it prefers the next larger scale
+  (``tests/test_mvmm_placement.py``), and searched over a whole grid it misplaces the atlas on
+  three of the MvMM chapter's seeds 0-7 (``benchmarks/bench_mvmm_seeds.py --placement grid``).
 
 So NCC proposes one candidate per scale, those within ``ncc_margin`` of the best NCC stay (on a
 perfect match only the right scale), and the likelihood chooses among them; a small likelihood
