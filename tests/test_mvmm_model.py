@@ -141,6 +141,17 @@ def test_m_step_keeps_a_component_without_mass(toy):
     assert torch.isfinite(new.var).all() and float(new.tau[0, 0, 1]) == 0.0
 
 
+def test_parameters_and_prior_must_have_the_same_classes(toy):
+    params = init_params(toy["J"], toy["atlas"], toy["active"])
+    three = toy["atlas"][:3]
+    with pytest.raises(ValueError, match="prior has 3 classes but the parameters have 4"):
+        em(toy["J"], params, three)
+    with pytest.raises(ValueError, match="prior has 3 classes"):
+        e_step(toy["J"], params, log_prior_from_atlas(three, params.w[:3]))
+    with pytest.raises(ValueError, match="sequences but the parameters"):
+        log_likelihood(toy["J"][:2], params, log_prior_from_atlas(toy["atlas"], params.w))
+
+
 def _rigid_problem(dtype=torch.float64):
     classes = toy_classes(size=24, n_slices=2)
     images = torch.from_numpy(toy_images(classes, 0.02, seed=3)).to(dtype)

@@ -111,10 +111,12 @@ def _expand(t: Tensor, n_spatial: int) -> Tensor:
     return t.reshape(t.shape + (1,) * n_spatial)
 
 
-def _check_sequences(J: Tensor, params: MixtureParams) -> None:
-    s, _, _ = params.shape
+def _check_sequences(J: Tensor, params: MixtureParams, prior: Tensor | None = None) -> None:
+    s, k, _ = params.shape
     if J.shape[0] != s:
         raise ValueError(f"J has {J.shape[0]} sequences but the parameters have {s}")
+    if prior is not None and prior.shape[0] != k:
+        raise ValueError(f"the prior has {prior.shape[0]} classes but the parameters have {k}")
 
 
 def _component_constants(params: MixtureParams) -> tuple[Tensor, Tensor]:
@@ -257,7 +259,7 @@ def log_likelihood(
     mask: Tensor | None = None,
 ) -> Tensor:
     """Differentiable ``LL = sum_x m(x) log sum_k pi_k(x) prod_i f_ik(J_i(x)) ** coverage_i(x)``."""
-    _check_sequences(J, params)
+    _check_sequences(J, params, log_prior)
     a, b = _component_constants(params)
     log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place=False)
     m, _, s = _component_sums(log_comp, in_place=False)
@@ -277,7 +279,7 @@ def e_step(
     mask: Tensor | None = None,
 ) -> Posteriors:
     """E-step: class posteriors ``gamma`` and component responsibilities ``rho``."""
-    _check_sequences(J, params)
+    _check_sequences(J, params, log_prior)
     in_place = not _needs_grad(J, log_prior, params.tau, params.mu, params.var)
     a, b = _component_constants(params)
     log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place)
@@ -578,7 +580,7 @@ def em(
     Returns:
         The new parameters and the log-likelihood *before* each iteration (non-decreasing).
     """
-    _check_sequences(J, params)
+    _check_sequences(J, params, atlas)
     history: list[float] = []
     with torch.no_grad():
         jf, af = J.flatten(1), atlas.flatten(1).to(J.dtype)
