@@ -26,7 +26,7 @@ from scipy import ndimage
 from zmic_lessons.core.budget import select
 from zmic_lessons.data.labels import SEQUENCES
 from zmic_lessons.mvmm import chapter
-from zmic_lessons.mvmm.atlas import MYO_K, probabilistic_atlas, roi_mask, tissue_classes
+from zmic_lessons.mvmm.atlas import MYO_K, tissue_classes
 from zmic_lessons.mvmm.optimise import fit_mvmm
 from zmic_lessons.mvmm.transforms import AtlasAffine, StackRigid
 
@@ -46,7 +46,6 @@ def main() -> None:
     args = parser.parse_args()
     settings = select("standard", chapter.BUDGETS)
     device = torch.device("cpu")
-    scale = settings.size / 128.0
     print(f"{'seed':>4} {'chapter':>8} {'true T':>8} {'own atlas':>10} {'bssfp alone':>12} "
           f"{'bssfp own':>10} {'FP own (rim)':>14} {'FP bssfp own (rim)':>19}")  # fmt: skip
     for seed in args.seeds:
@@ -60,11 +59,7 @@ def main() -> None:
             config=dataclasses.replace(exp.config, register=False), transform=truth_t,
             atlas_transform=exp.atlas_init,
         )  # fmt: skip
-        own = probabilistic_atlas(
-            tissue_classes(labels), sigma=settings.atlas_sigma * scale,
-            floor=settings.atlas_floor, device=device,
-        )  # fmt: skip
-        own_mask = roi_mask(own, margin=max(1, int(round(settings.roi_margin_px * scale))))
+        own, own_mask = chapter.label_atlas(settings, labels, device)
         own_config = dataclasses.replace(exp.config, register=False, optimise_atlas=False)
         identity = AtlasAffine.identity(device, exp.images.dtype)
         own_fit = fit_mvmm(

@@ -33,7 +33,7 @@ import torch
 from zmic_lessons.core.budget import select
 from zmic_lessons.data.labels import SEQUENCES
 from zmic_lessons.mvmm import chapter
-from zmic_lessons.mvmm.atlas import MYO_K, probabilistic_atlas, roi_mask, tissue_classes
+from zmic_lessons.mvmm.atlas import MYO_K, tissue_classes
 from zmic_lessons.mvmm.model import MixtureParams, active_from_counts, init_params
 from zmic_lessons.mvmm.optimise import FitConfig, fit_mvmm
 from zmic_lessons.mvmm.transforms import AtlasAffine
@@ -64,11 +64,12 @@ def shared_init(
     moments = init_params(images, atlas, one, mask=mask, var_floor=var_floor)
     mu, var = [], []
     for k in range(n_classes):
-        t = torch.linspace(-1.0, 1.0, int(sub[k]), dtype=images.dtype) if sub[k] > 1 else [0.0]
+        n = int(sub[k])
+        t = torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1)
         sd = moments.var[:, k, 0].sqrt()
         for tc in t:
             mu.append(moments.mu[:, k, 0] + sd * tc)
-            var.append((moments.var[:, k, 0] / sub[k]).clamp_min(var_floor))
+            var.append((moments.var[:, k, 0] / n).clamp_min(var_floor))
     mu_t, var_t = torch.stack(mu, 1)[..., None], torch.stack(var, 1)[..., None]
     w = torch.tensor([1.0 / (n_classes * sub[k]) for k in owner], dtype=images.dtype)
     active = torch.ones_like(mu_t, dtype=torch.bool)
@@ -90,7 +91,6 @@ def main() -> None:
     args = parser.parse_args()
     settings = select("standard", chapter.BUDGETS)
     device = torch.device("cpu")
-    scale = settings.size / 128.0
     # sub-classes per class in the shared form: the chapter's component counts
     shared_counts = np.max(chapter.components(settings.bg_components), axis=0)
     owner = np.repeat(np.arange(len(shared_counts)), shared_counts)
@@ -101,11 +101,7 @@ def main() -> None:
         labels = exp.case.common_labels
         truth = tissue_classes(labels) == MYO_K
         images = torch.tensor(np.stack([exp.case.common_images[s] for s in SEQUENCES]))
-        atlas = probabilistic_atlas(
-            tissue_classes(labels), sigma=settings.atlas_sigma * scale,
-            floor=settings.atlas_floor, device=device,
-        )  # fmt: skip
-        mask = roi_mask(atlas, margin=max(1, int(round(settings.roi_margin_px * scale))))
+        atlas, mask = chapter.label_atlas(settings, labels, device)
         config: FitConfig = dataclasses.replace(exp.config, register=False, optimise_atlas=False)
         identity = AtlasAffine.identity(device, images.dtype)
         atlas_x = atlas[torch.as_tensor(owner)]

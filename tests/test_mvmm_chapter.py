@@ -134,3 +134,13 @@ def test_the_true_transform_leaves_no_residual(quick):
     truth = chapter.true_transform(exp.case, fit.transform.fixed)
     assert chapter.residual_misalignment(truth, exp.case, exp.mask) == pytest.approx((0.0, 0.0))
     assert quick.metrics["residual_translation_px"] > 0.0
+
+
+def test_label_atlas_is_the_case_itself(quick):
+    settings = quick.artifacts["settings"]
+    labels = quick.artifacts["experiment"].case.common_labels
+    atlas, mask = chapter.label_atlas(settings, labels, torch.device("cpu"))
+    classes = chapter.tissue_classes(labels)
+    heart = classes > 0
+    assert bool(mask.numpy()[heart].all())
+    assert chapter.myo_dice(labels, atlas.argmax(0)) > 0.9

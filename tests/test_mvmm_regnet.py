@@ -102,3 +102,5 @@ def test_fusion_estimates_a_higher_error_rate_for_the_misregistered_atlas():
     assert noise[0] == pytest.approx(float(noise[1]))
     # the two agreeing atlases and the image outvote the shifted one everywhere but corners
     assert (fused == truth).float().mean() > 0.99
+    with pytest.raises(ValueError, match="at least one EM step"):
+        fuse_with_noise(_image(truth), probs, em_steps=0)

@@ -160,6 +160,28 @@ def _scaled(settings: Settings) -> tuple[float, float]:
     return settings.size / 128.0, 192.0 / settings.size
 
 
+def _roi_margin(settings: Settings) -> int:
+    return max(1, int(round(settings.roi_margin_px * _scaled(settings)[0])))
+
+
+def label_atlas(
+    settings: Settings, labels: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A case's own labels as its atlas, smoothed like the chapter's, and that atlas's ROI.
+
+    The perfect prior of the benchmarks' bounds (``benchmarks/bench_mvmm_atlas_bound.py``,
+    ``benchmarks/bench_mvmm_factorisation.py``): fitted with the identity atlas transform.
+
+    Returns:
+        ``(atlas (K, Z, H, W), mask (Z, H, W))``.
+    """
+    atlas = probabilistic_atlas(
+        tissue_classes(labels), sigma=settings.atlas_sigma * _scaled(settings)[0],
+        floor=settings.atlas_floor, device=device,
+    )  # fmt: skip
+    return atlas, roi_mask(atlas, margin=_roi_margin(settings))
+
+
 def initial_atlas_transform(
     settings: Settings,
     image: torch.Tensor,
@@ -245,7 +267,7 @@ def make_experiment(
     # model is a more discriminative score (two blood components can absorb a misplaced
     # myocardium, which sent the grid search astray on seed 2).
     search_active = active_from_counts(components(settings.bg_components, 1)[:1], device=device)
-    margin = max(1, int(round(settings.roi_margin_px * scale)))
+    margin = _roi_margin(settings)
     pool = max(1, int(round(2 * scale)))
     template = intensity_template(
         [c.images[SEQUENCES[0]] for c in atlas_cases], atlas_maps, device=device

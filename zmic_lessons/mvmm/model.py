@@ -230,8 +230,8 @@ def class_log_likelihood(
         ``(log p(I(x) | k) of shape (K, *spatial), component log densities (S, K, C, *spatial))``.
     """
     log_comp = component_log_density(J, params)
-    m = _max_shift(log_comp, 2)
-    log_f = m.squeeze(2) + (log_comp - m).exp().sum(2).log()  # (S, K, *spatial)
+    m, _, s = _component_sums(log_comp, in_place=False)
+    log_f = m + s.log()  # (S, K, *spatial)
     if coverage is not None:
         log_f = log_f * coverage.to(log_f.dtype)[:, None]
     return log_f.sum(dim=0), log_comp
@@ -322,7 +322,10 @@ def update_class_weights(
 
 
 def _voxel_weight(coverage: Tensor | None, mask: Tensor | None, like: Tensor) -> Tensor | None:
-    """``m(x) coverage_i(x)`` of shape ``(S, N)`` (flattened inputs), ``None`` for all ones."""
+    """``m(x) coverage_i(x)``, shaped like ``like`` ``(S, ...)``; ``None`` for all ones.
+
+    ``coverage`` is ``(S, ...)`` and ``mask`` the trailing ``(...)``, flattened or not.
+    """
     if coverage is None and mask is None:
         return None
     weight = torch.ones_like(like)
@@ -431,11 +434,8 @@ def init_params(
         prior starts as the atlas itself).
     """
     s, k, c = active.shape
-    weight = torch.ones_like(J)
-    if coverage is not None:
-        weight = weight * coverage.to(J.dtype)
-    if mask is not None:
-        weight = weight * mask.to(J.dtype)[None]
+    weight = _voxel_weight(coverage, mask, J)
+    weight = torch.ones_like(J) if weight is None else weight
     r = (prior[None] * weight[:, None]).flatten(2)  # (S, K, N)
     jf = J.flatten(1)[:, None]
     n = r.sum(-1).clamp_min(1e-12)

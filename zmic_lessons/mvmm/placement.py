@@ -17,8 +17,8 @@ start near the heart. Two scores, used together by :func:`place_atlas`:
 So NCC proposes one candidate per scale, those within ``ncc_margin`` of the best NCC stay (on a
 perfect match only the right scale), and the likelihood chooses among them; a small likelihood
 grid of shifts around the choice then corrects NCC's coarse localisation (a blurred template's
-peak is broad). The grid search by likelihood alone (:func:`search_atlas_offset`) is the MvMM
-chapter's default placement for now and the one for atlases without an image.
+peak is broad). The grid search by likelihood alone (:func:`search_atlas_offset`) needs no
+atlas image; the MvMM chapter keeps it as ``Settings.atlas_placement="grid"`` for comparison.
 """
 
 from __future__ import annotations

@@ -210,6 +210,8 @@ def fuse_with_noise(
     Returns:
         ``((H, W)`` int64 class map, ``(N_atlas,)`` estimated error rates).
     """
+    if em_steps < 1:
+        raise ValueError(f"fuse_with_noise needs at least one EM step, got em_steps={em_steps}")
     n, k = warped_probs.shape[:2]
     noise = warped_probs.new_full((n,), noise_init)
     for _ in range(em_steps):
