@@ -32,6 +32,7 @@ book: $(STAMP) vendor
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	ZMIC_BUDGET=standard $(VENV)/bin/pytest --nbval-lax --nbval-current-env --durations=15 tests book
 
 lint: $(STAMP)

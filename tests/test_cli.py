@@ -83,3 +83,45 @@ def test_list_prints_available(fake_chapter, capsys):
 def test_overrides_reach_the_chapter(fake_chapter):
     chapters.run_chapter("fake", budget="full", device="cpu", steps=2)
     assert fake_chapter["overrides"] == {"steps": 2}
+
+
+def test_set_overrides_reach_the_chapter_typed(fake_chapter, tmp_path, monkeypatch):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        steps: int = 10
+        lr: float = 1e-3
+        smoothing: tuple[float, ...] = (2.0, 1.0)
+        run_extra: bool = True
+        name: str | None = None
+
+    sys_module = __import__("sys").modules["fake_chapter_module"]
+    monkeypatch.setattr(sys_module, "Settings", Settings, raising=False)
+    argv = ["run", "fake", "--out", str(tmp_path), "--set", "steps=3", "--set", "lr=0.5"]
+    argv += ["--set", "smoothing=1,0", "--set", "run_extra=false", "--set", "name=x"]
+    assert cli.main(argv) == 0
+    assert fake_chapter["overrides"] == {
+        "steps": 3,
+        "lr": 0.5,
+        "smoothing": (1.0, 0.0),
+        "run_extra": False,
+        "name": "x",
+    }
+
+
+def test_set_unknown_or_malformed_is_refused(fake_chapter, tmp_path, monkeypatch, capsys):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        steps: int = 10
+
+    sys_module = __import__("sys").modules["fake_chapter_module"]
+    monkeypatch.setattr(sys_module, "Settings", Settings, raising=False)
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "stepz=3"]) == 2
+    assert "unknown setting" in capsys.readouterr().err
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "steps=abc"]) == 2
+    assert "expected int" in capsys.readouterr().err
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "steps"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

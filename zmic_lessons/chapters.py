@@ -1,8 +1,9 @@
 """The chapter registry: name -> ``run(budget, device, seed, data, out) -> Results``.
 
-A chapter lives in ``zmic_lessons/<name>/chapter.py`` and exposes ``TITLE`` and ``run``. The
-registry imports it only when asked, so the CLI knows chapters by name alone and adding a
-chapter touches no other chapter.
+A chapter lives in ``zmic_lessons/<name>/chapter.py`` and exposes ``TITLE``, ``Settings`` (its
+typed settings dataclass, see :mod:`.core.settings`) and ``run``. The registry imports it only
+when asked, so the CLI knows chapters by name alone and adding a chapter touches no other
+chapter. The skeleton a chapter follows is written down in ``CONTRIBUTING.md``.
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ class Chapter:
         name: Registry name, e.g. ``"mvmm"``.
         title: One-line title.
         run: ``run(budget, device, seed, data, out, **overrides) -> Results``.
+        settings: The chapter's ``Settings`` dataclass (``None`` if it has none).
     """
 
     name: str
     title: str
     run: Callable[..., Results]
+    settings: type | None = None
 
 
 def _module_exists(module: str) -> bool:
@@ -80,11 +83,17 @@ def get_chapter(name: str) -> Chapter:
             f"available: {', '.join(available) or 'none'}"
         )
     module = importlib.import_module(CHAPTERS[name])
-    return Chapter(name=name, title=getattr(module, "TITLE", name), run=module.run)
+    return Chapter(
+        name=name,
+        title=getattr(module, "TITLE", name),
+        run=module.run,
+        settings=getattr(module, "Settings", None),
+    )
 
 
 def run_chapter(
     name: str,
+    /,
     budget: str = "standard",
     device: DeviceLike = "auto",
     seed: int = 0,
@@ -119,6 +128,8 @@ def run_chapter(
         budget=budget, device=torch_device, seed=seed, data=data_path, out=out_path, **overrides
     )
     results.timing_s["total"] = time.perf_counter() - start
+    if results.data is None and data_path is not None:
+        results.data = str(data_path)
     if out_path is not None:
         results.save(out_path)
     return results

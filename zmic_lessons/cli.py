@@ -6,9 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .chapters import CHAPTERS, ChapterNotAvailable, available_chapters, run_chapter
+from .chapters import CHAPTERS, ChapterNotAvailable, available_chapters, get_chapter, run_chapter
 from .core.budget import BUDGETS
+from .core.settings import parse_overrides
 
 PHANTOM_LAYOUTS = ("mscmrseg", "myops", "acdc", "mmwhs", "lascarqs")
 
@@ -26,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--data", type=Path, default=None, help="real data folder (default: phantom)")
     run.add_argument("--out", type=Path, default=None, help="folder for results.json")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one field of the chapter's Settings (repeatable), e.g. --set steps=50",
+    )
 
     sub.add_parser("list", help="list the chapters available in this version")
 
@@ -37,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     phantom.add_argument("--out", type=Path, required=True)
     phantom.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def _overrides(chapter: str, pairs: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs typed by the chapter's ``Settings``."""
+    if not pairs:
+        return {}
+    settings = get_chapter(chapter).settings
+    if settings is None:
+        raise ValueError(f"chapter {chapter!r} has no Settings to override")
+    return parse_overrides(settings, pairs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.cases} {args.layout} phantom case(s) to {root}")
             return 0
         out = args.out if args.out is not None else Path("results") / args.chapter
+        overrides = _overrides(args.chapter, args.overrides)
         results = run_chapter(
             args.chapter,
             budget=args.budget,
@@ -63,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             data=args.data,
             out=out,
+            **overrides,
         )
     except (ChapterNotAvailable, FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"zmic-lessons: error: {err}", file=sys.stderr)

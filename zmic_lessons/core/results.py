@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .settings import settings_dict
+
 _VERSIONED = ("zmic-lessons", "torch", "numpy", "scipy", "nibabel", "scikit-image")
 
 
@@ -40,7 +42,11 @@ class Results:
         metrics: Scalar results by name (Dice, PSNR, ...).
         timing_s: Wall-clock seconds by stage.
         versions: Package versions.
-        artifacts: Arrays, histories and models for the notebook's figures; not written to JSON.
+        artifacts: The chapter's typed ``Artifacts`` dataclass (arrays, histories, models for
+            the notebook's figures); not written to JSON.
+        settings: The chapter's ``Settings`` the run used (written to JSON, so a result says
+            exactly how it was made).
+        data: The real data folder, or ``None`` for the phantom.
     """
 
     chapter: str
@@ -50,7 +56,9 @@ class Results:
     metrics: dict[str, float] = field(default_factory=dict)
     timing_s: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=collect_versions)
-    artifacts: dict[str, Any] = field(default_factory=dict, repr=False)
+    artifacts: Any = field(default_factory=dict, repr=False)
+    settings: Any = field(default=None, repr=False)
+    data: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable part (everything except ``artifacts``)."""
@@ -62,6 +70,8 @@ class Results:
             "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
             "timing_s": {k: round(float(v), 3) for k, v in self.timing_s.items()},
             "versions": dict(self.versions),
+            "settings": settings_dict(self.settings),
+            "data": None if self.data is None else str(self.data),
         }
 
     def save(self, out_dir: str | os.PathLike) -> Path:

@@ -12,6 +12,7 @@ live comparison        :class:`CompareViewer`                                   
 live frame stepper     :class:`FrameStepper`                                    static picture
 input subsets          :class:`SubsetExplorer` (score chosen inputs)             static picture
 3D / multiplanar       :func:`view3d` (ipyniivue, plotly fallback)              renders (WebGL)
+package source         :func:`show_source` (code beside its equation)           rendered
 matplotlib             :func:`overlay`, :func:`montage`, :func:`label_lut`      static picture
 =====================  ======================================================  ===============
 
@@ -26,6 +27,7 @@ from .colors import CLASS_COLORS, class_color, label_colorscale, label_lut, norm
 from .figures import compare_figure, frames_figure, orthogonal_figure, show, slice_figure
 from .plots import figure_png, montage, overlay
 from .sample import SAMPLE_LABELS, SAMPLE_SPACING, sample_volume
+from .source import show_source, source_markdown
 from .view3d import nifti_bytes, view3d
 from .widgets import CompareViewer, FrameStepper, SliceViewer, SubsetExplorer
 
@@ -50,7 +52,9 @@ __all__ = [
     "overlay",
     "sample_volume",
     "show",
+    "show_source",
     "slice_figure",
+    "source_markdown",
     "view3d",
 ]
 
