@@ -187,3 +187,54 @@ def test_ssim_matches_skimage_2d_3d_and_tensors() -> None:
     assert ssim(noisy, ref, 1.0, **kw) == pytest.approx(
         structural_similarity(noisy, ref, data_range=1.0, **kw)
     )
+
+
+# --------------------------------------------------------------------------- MedPy cross-check
+
+
+def _medpy_pairs():
+    """Mask pairs whose surfaces differ in size and shape, 2D and 3D, anisotropic spacings."""
+    small = ball((40, 60), (1.0, 0.5), (20, 15), 6)
+    big = ball((40, 60), (1.0, 0.5), (20, 15), 14)
+    shifted = ball((40, 60), (1.0, 0.5), (22, 17), 9)
+    sphere = ball((12, 30, 30), (3.0, 1.0, 1.0), (18, 15, 15), 6)
+    blob = ball((12, 30, 30), (3.0, 1.0, 1.0), (15, 13, 16), 10)
+    rng = np.random.default_rng(0)
+    noisy = big ^ (rng.random(big.shape) < 0.02)
+    return [
+        (small, big, (1.0, 0.5)),
+        (shifted, big, (1.0, 0.5)),
+        (noisy, small, (1.0, 0.5)),
+        (sphere, blob, (3.0, 1.0, 1.0)),
+        (blob, sphere, (0.8, 1.3, 1.0)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_surface_metrics_match_medpy(index: int) -> None:
+    binary = pytest.importorskip("medpy.metric.binary")
+    pred, gt, spacing = _medpy_pairs()[index]
+    assert assd(pred, gt, spacing) == pytest.approx(binary.assd(pred, gt, spacing), rel=1e-12)
+    assert hausdorff95(pred, gt, spacing) == pytest.approx(binary.hd95(pred, gt, spacing))
+    assert hausdorff(pred, gt, spacing) == pytest.approx(binary.hd(pred, gt, spacing))
+    assert dice(pred, gt) == pytest.approx(binary.dc(pred, gt))
+
+
+def test_assd_is_pooled_not_the_mean_of_directed_means() -> None:
+    # A 4 mm disc off-centre in a 14 mm one: the big surface has ~4x the voxels and is farther
+    # from the small one than the small one is from it, so the two definitions differ.
+    small = ball((60, 60), (1.0, 1.0), (30, 40), 4)
+    big = ball((60, 60), (1.0, 1.0), (30, 30), 14)
+    a, b = surface_distances(small, big, 1.0)
+    pooled = np.concatenate([a, b]).mean()
+    symmetric = (a.mean() + b.mean()) / 2
+    assert abs(pooled - symmetric) > 0.1 * symmetric  # the two are distinguishable here
+    assert assd(small, big, 1.0) == pytest.approx(pooled)
+    assert assd(big, small, 1.0) == pytest.approx(pooled)
+
+
+def test_nan_or_infinite_spacing_is_refused() -> None:
+    mask = ball((20, 20), (1.0, 1.0), (10, 10), 5)
+    for bad in ((1.0, float("nan")), (float("inf"), 1.0), (0.0, 1.0)):
+        with pytest.raises(ValueError, match="positive, finite"):
+            assd(mask, mask, bad)
