@@ -51,8 +51,6 @@ from typing import Any
 import numpy as np
 
 from ..core.seed import make_rng
-from .acquisition import SequenceAcquisition, acquire, normalise, smooth_field
-from .domains import AcquisitionPreset, get_preset
 from .labels import EDEMA, LV, MYO, RV, SCAR, SEQUENCES
 from .physics import (
     N_TISSUES,
@@ -68,6 +66,8 @@ from .physics import (
     ti_null,
     tissue_table,
 )
+from .presets import AcquisitionPreset, get_preset
+from .scanner import SequenceAcquisition, acquire, normalise, smooth_field
 
 _TWO_PI = 2.0 * math.pi
 
