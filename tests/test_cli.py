@@ -125,3 +125,150 @@ def test_set_unknown_or_malformed_is_refused(fake_chapter, tmp_path, monkeypatch
     assert "expected int" in capsys.readouterr().err
     assert cli.main(["run", "fake", "--out", str(tmp_path), "--set", "steps"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- nothing overwritten
+
+
+@pytest.fixture
+def resumable_chapter(monkeypatch):
+    """A fake chapter whose run takes ``resume`` and writes a checkpoint, as the contract says."""
+    calls = {}
+
+    def run(budget, device, seed, data, out, resume=False, **overrides):
+        calls.update(resume=resume, out=out, overrides=overrides)
+        if out is not None:
+            (out / "checkpoints" / "net").mkdir(parents=True, exist_ok=True)
+            (out / "checkpoints" / "net" / "last.pt").write_bytes(b"ckpt")
+        if overrides.get("interrupt"):
+            raise KeyboardInterrupt
+        return Results(chapter="fake2", budget=budget, device=str(device), seed=seed)
+
+    module = types.ModuleType("fake2_chapter_module")
+    module.run = run
+    monkeypatch.setitem(chapters.CHAPTERS, "fake2", "fake2_chapter_module")
+    monkeypatch.setitem(__import__("sys").modules, "fake2_chapter_module", module)
+    monkeypatch.setattr(chapters, "_module_exists", lambda name: name.startswith("fake"))
+    return calls
+
+
+def test_run_refuses_to_replace_results_json_unless_forced(fake_chapter, tmp_path, capsys):
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--seed", "1"]) == 0
+    before = (tmp_path / "results.json").read_text()
+    fake_chapter.clear()
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--seed", "2"]) == 2
+    assert "results.json exists" in capsys.readouterr().err
+    assert fake_chapter == {}  # refused before the chapter ran
+    assert (tmp_path / "results.json").read_text() == before
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--seed", "2", "--force"]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["seed"] == 2
+
+
+def test_bad_out_is_refused_before_any_compute(fake_chapter, tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    for out, message in ((str(a_file), "is a file"), ("", "empty path"), ("  ", "empty path")):
+        assert cli.main(["run", "fake", "--out", out]) == 2
+        assert message in capsys.readouterr().err
+    assert fake_chapter == {}
+    assert a_file.read_text() == "mine"
+
+
+def test_read_only_out_is_refused_before_any_compute(fake_chapter, tmp_path, capsys):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: permissions are not enforced")
+        assert cli.main(["run", "fake", "--out", str(locked)]) == 2
+        assert "not writable" in capsys.readouterr().err
+        assert fake_chapter == {}
+    finally:
+        locked.chmod(0o700)
+
+
+def test_phantom_refuses_a_non_empty_folder(tmp_path, capsys):
+    real = tmp_path / "download"
+    mine = real / "MyoPS2020" / "train25" / "myops_training_101_DE.nii.gz"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's real file")
+    assert cli.main(["phantom", "myops", "--cases", "1", "--out", str(real)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert mine.read_bytes() == b"the user's real file"
+    assert cli.main(["phantom", "myops", "--cases", "1", "--out", ""]) == 2
+    assert cli.main(["phantom", "myops", "--cases", "1", "--out", str(mine)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert cli.main(["phantom", "myops", "--cases", "1", "--out", str(real), "--force"]) == 0
+    assert mine.read_bytes() != b"the user's real file"
+
+
+def test_resume_is_passed_through_and_checkpoints_are_not_reused_silently(
+    resumable_chapter, tmp_path, capsys
+):
+    out = str(tmp_path / "run")
+    assert cli.main(["run", "fake2", "--out", out]) == 0
+    assert resumable_chapter["resume"] is False
+    assert cli.main(["run", "fake2", "--out", out, "--resume"]) == 0
+    assert resumable_chapter["resume"] is True
+    (tmp_path / "run" / "results.json").unlink()
+    assert cli.main(["run", "fake2", "--out", out]) == 2  # stale checkpoints, no --resume
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main(["run", "fake2", "--out", out, "--force"]) == 0
+    assert resumable_chapter["resume"] is False
+    assert cli.main(["run", "fake2", "--out", out, "--resume", "--seed", "5"]) == 2
+    assert "started with seed=0" in capsys.readouterr().err
+
+
+def test_resume_needs_a_chapter_that_can(fake_chapter, tmp_path, capsys):
+    assert cli.main(["run", "fake", "--out", str(tmp_path), "--resume"]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_checkpoints_and_says_how_to_resume(resumable_chapter, tmp_path, capsys):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        interrupt: bool = False
+
+    module = __import__("sys").modules["fake2_chapter_module"]
+    module.Settings = Settings
+    out = tmp_path / "run"
+    code = cli.main(["run", "fake2", "--out", str(out), "--set", "interrupt=true"])
+    assert code == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "checkpoints kept" in err and "net" in err
+    assert f"zmic-lessons run fake2 --out {out} --set interrupt=true --resume" in err
+    assert (out / "checkpoints" / "net" / "last.pt").is_file()
+    assert not (out / "results.json").exists()
+
+
+def test_results_save_is_atomic(tmp_path, monkeypatch):
+    Results(chapter="a", budget="quick", device="cpu", seed=0).save(tmp_path)
+    before = (tmp_path / "results.json").read_text()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Results(chapter="b", budget="quick", device="cpu", seed=1).save(tmp_path)
+    assert (tmp_path / "results.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_unwritable_out_is_refused_even_as_root(fake_chapter, tmp_path, monkeypatch, capsys):
+    real_write = chapters.Path.write_bytes
+
+    def refuse(self, data):
+        if self.name.startswith(".zmic-write-test"):
+            raise PermissionError(13, "Permission denied")
+        return real_write(self, data)
+
+    monkeypatch.setattr(chapters.Path, "write_bytes", refuse)
+    assert cli.main(["run", "fake", "--out", str(tmp_path / "x")]) == 2
+    assert "not writable" in capsys.readouterr().err
+    assert fake_chapter == {}

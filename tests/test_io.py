@@ -126,3 +126,25 @@ def test_spacing_and_affine_must_agree(tmp_path):
             tmp_path / "k.nii.gz", np.zeros((2, 2, 2)), spacing=(1, 1, 1), affine=_rotated_affine()
         )
     assert spacing_from_affine(affine_from_spacing((3.0, 2.0, 1.0))) == (3.0, 2.0, 1.0)
+
+
+def test_write_is_atomic_on_interruption(tmp_path, monkeypatch):
+    path = write_nifti(tmp_path / "m.nii.gz", np.ones((2, 3, 4), np.float32))
+    before = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_nifti(path, np.zeros((2, 3, 4), np.float32))
+    assert path.read_bytes() == before  # the old file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["m.nii.gz"]  # no orphan .tmp
+
+
+def test_written_files_are_deterministic_and_say_mm(tmp_path):
+    arr = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    a = write_nifti(tmp_path / "a.nii.gz", arr, spacing=(3.0, 1.0, 0.5)).read_bytes()
+    b = write_nifti(tmp_path / "b.nii.gz", arr, spacing=(3.0, 1.0, 0.5)).read_bytes()
+    assert a == b
+    assert nib.load(tmp_path / "a.nii.gz").header.get_xyzt_units() == ("mm", "sec")

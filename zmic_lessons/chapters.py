@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +94,111 @@ def get_chapter(name: str) -> Chapter:
     )
 
 
+RESULTS_NAME = "results.json"
+RUN_NAME = "run.json"
+CHECKPOINTS = "checkpoints"
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+
+
+def _probe_writable(folder: Path) -> None:
+    probe = folder / f".zmic-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(
+            f"output folder {folder} is not writable ({type(err).__name__}: {err}); "
+            "choose another --out"
+        ) from err
+
+
+def prepare_out(out: str | os.PathLike, *, resume: bool = False, force: bool = False) -> Path:
+    """Check and create the output folder of a run, before any compute is spent.
+
+    Rules (the CLI's ``--force`` and ``--resume`` map to ``force`` and ``resume``):
+
+    * ``out`` must be a non-empty path to a folder (created if absent) that can be written;
+      a file, an empty string or a read-only folder is refused.
+    * An existing ``results.json`` is never replaced silently: refused unless ``force`` (start
+      again and replace it) or ``resume`` (continue that run; its results are rewritten).
+    * Existing checkpoints (``out/checkpoints/``) without ``resume`` are refused: ``resume``
+      continues from them, ``force`` deletes them and starts clean.
+
+    Returns:
+        ``out`` as a ``Path`` (the folder exists afterwards).
+
+    Raises:
+        ValueError: Empty path, a file, not writable.
+        FileExistsError: ``results.json`` or checkpoints exist and neither flag allows it.
+    """
+    if not str(out).strip():
+        raise ValueError("the output folder is an empty path; give a folder, e.g. results/mvmm")
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output folder {path} is a file, not a folder; choose another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create the output folder {path}: {err}") from err
+    _probe_writable(path)
+    if (path / RESULTS_NAME).exists() and not (force or resume):
+        raise FileExistsError(
+            f"{path / RESULTS_NAME} exists (an earlier run); it is not replaced: choose a new "
+            "--out, pass --force to run again and replace it, or --resume to continue that run"
+        )
+    checkpoints = path / CHECKPOINTS
+    if _has_files(checkpoints) and not resume:
+        if not force:
+            raise FileExistsError(
+                f"{checkpoints} holds checkpoints of an earlier run: pass --resume to continue "
+                "it, or --force to delete them and start clean"
+            )
+        shutil.rmtree(checkpoints)
+    return path
+
+
+def _run_record(name: str, budget: str, seed: int, data: Path | None, overrides: dict) -> dict:
+    record = {
+        "chapter": name,
+        "budget": budget,
+        "seed": seed,
+        "data": None if data is None else str(data),
+        "overrides": overrides,
+    }
+    return json.loads(json.dumps(record, default=str))
+
+
+def _check_resume_record(path: Path, record: dict) -> None:
+    """Refuse to resume a run started with other options (its checkpoints would not match)."""
+    run_file = path / RUN_NAME
+    if run_file.is_file():
+        before = json.loads(run_file.read_text())
+        differ = sorted(k for k in record if before.get(k) != record[k])
+        if differ:
+            was = ", ".join(f"{k}={before.get(k)!r}" for k in differ)
+            now = ", ".join(f"{k}={record[k]!r}" for k in differ)
+            raise ValueError(
+                f"cannot resume the run in {path}: it was started with {was}, this run asks "
+                f"{now}; resume with the same options, or start clean with --force"
+            )
+
+
+def _write_record(path: Path, record: dict) -> None:
+    tmp = path / f".{RUN_NAME}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path / RUN_NAME)
+
+
+def _accepts_resume(run: Callable[..., Results]) -> bool:
+    try:
+        return "resume" in inspect.signature(run).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def run_chapter(
     name: str,
     /,
@@ -99,9 +207,28 @@ def run_chapter(
     seed: int = 0,
     data: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
     **overrides: Any,
 ) -> Results:
     """Run a chapter's experiments: the one code path behind the CLI and the notebooks.
+
+    The output folder is checked before anything is computed (:func:`prepare_out`): nothing in
+    it is overwritten unless ``force`` or ``resume`` says so.
+
+    **Checkpoint contract** (what a chapter's ``run`` does with ``out``): when ``out`` is given,
+    the chapter trains every model through ``core.training.fit`` with
+    ``checkpoint_dir=out / "checkpoints" / <model name>`` and ``resume=resume``, and its ``run``
+    takes a ``resume: bool = False`` keyword. Then an interrupted run (Ctrl-C) keeps the
+    checkpoints ``fit`` has written and ``run_chapter(..., out=same, resume=True)`` (CLI:
+    ``--resume``) continues each model from them; a model whose checkpoint is complete is not
+    trained again. ``out/run.json`` records the chapter, budget, seed, data folder and overrides;
+    resuming with other values is refused (a checkpoint written with other settings is also
+    refused by ``fit``'s ``config`` check). A run without ``resume`` that finds checkpoints is
+    refused, or, with ``force``, deletes them and starts clean: stale checkpoints are never
+    reused silently. A chapter whose ``run`` takes no ``resume`` cannot be resumed
+    (``resume=True`` raises ``ValueError``); it is run as before otherwise.
 
     Args:
         name: Chapter name (see :data:`CHAPTERS`).
@@ -109,7 +236,9 @@ def run_chapter(
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
         seed: Seed for data generation, initialisation and training.
         data: Folder with the real data set; ``None`` uses the synthetic phantom.
-        out: If given, ``results.json`` (and any checkpoints) are written there.
+        out: If given, ``results.json``, ``run.json`` and ``checkpoints/`` are written there.
+        resume: Continue the run in ``out`` from its checkpoints (needs ``out``).
+        force: Replace an existing ``results.json`` and delete existing checkpoints.
         **overrides: Budget settings to override (e.g. ``steps=2``).
 
     Returns:
@@ -121,11 +250,29 @@ def run_chapter(
     data_path = Path(data) if data is not None else None
     if data_path is not None and not data_path.exists():
         raise FileNotFoundError(f"data folder {data_path} does not exist")
-    out_path = Path(out) if out is not None else None
+    extra: dict[str, Any] = {}
+    if _accepts_resume(chapter.run):
+        extra["resume"] = resume
+    elif resume:
+        raise ValueError(f"chapter {name!r} cannot resume: its run() takes no resume argument")
+    if resume and out is None:
+        raise ValueError("resume needs the output folder of the run to continue (out / --out)")
+    out_path = prepare_out(out, resume=resume, force=force) if out is not None else None
+    if out_path is not None:
+        record = _run_record(name, budget, seed, data_path, overrides)
+        if resume:
+            _check_resume_record(out_path, record)
+        _write_record(out_path, record)
     seed_everything(seed)
     start = time.perf_counter()
     results = chapter.run(
-        budget=budget, device=torch_device, seed=seed, data=data_path, out=out_path, **overrides
+        budget=budget,
+        device=torch_device,
+        seed=seed,
+        data=data_path,
+        out=out_path,
+        **extra,
+        **overrides,
     )
     results.timing_s["total"] = time.perf_counter() - start
     if results.data is None and data_path is not None:

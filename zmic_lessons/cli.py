@@ -1,18 +1,35 @@
-"""Command line: ``zmic-lessons run CHAPTER --budget ...`` and ``zmic-lessons phantom ...``."""
+"""Command line: ``zmic-lessons run CHAPTER --budget ...`` and ``zmic-lessons phantom ...``.
+
+Nothing a user has is overwritten without ``--force``: ``phantom`` refuses a folder that is not
+empty, ``run`` refuses an ``--out`` that already holds a ``results.json`` or checkpoints (see
+:func:`zmic_lessons.chapters.prepare_out`). ``--out`` is checked before any compute. Ctrl-C
+during ``run`` keeps the checkpoints written so far, prints how to resume (``--resume``) and
+exits with code 130; errors print one line (``zmic-lessons: error: ...``) and exit with code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .chapters import CHAPTERS, ChapterNotAvailable, available_chapters, get_chapter, run_chapter
+from .chapters import (
+    CHAPTERS,
+    CHECKPOINTS,
+    ChapterNotAvailable,
+    available_chapters,
+    get_chapter,
+    run_chapter,
+)
 from .core.budget import BUDGETS
 from .core.settings import parse_overrides
 
 PHANTOM_LAYOUTS = ("mscmrseg", "myops", "acdc", "mmwhs", "lascarqs")
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--data", type=Path, default=None, help="real data folder (default: phantom)")
-    run.add_argument("--out", type=Path, default=None, help="folder for results.json")
+    run.add_argument(
+        "--out", default=None, help="folder for results.json and checkpoints (results/CHAPTER)"
+    )
     run.add_argument(
         "--set",
         dest="overrides",
@@ -35,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override one field of the chapter's Settings (repeatable), e.g. --set steps=50",
+    )
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing OUT/results.json and delete OUT/checkpoints",
     )
 
     sub.add_parser("list", help="list the chapters available in this version")
@@ -44,8 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     phantom.add_argument("layout", choices=PHANTOM_LAYOUTS)
     phantom.add_argument("--cases", type=int, default=4)
-    phantom.add_argument("--out", type=Path, required=True)
+    phantom.add_argument("--out", required=True, help="an empty or new folder")
     phantom.add_argument("--seed", type=int, default=0)
+    phantom.add_argument(
+        "--force", action="store_true", help="write into a folder that is not empty"
+    )
     return parser
 
 
@@ -59,24 +87,53 @@ def _overrides(chapter: str, pairs: Sequence[str]) -> dict[str, Any]:
     return parse_overrides(settings, pairs)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``zmic-lessons`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "list":
-            for name in available_chapters():
-                print(name)
-            return 0
-        if args.command == "phantom":
-            from .data.layouts import write_phantom_dataset
+def _out_folder(value: str, what: str) -> Path:
+    if not value.strip():
+        raise ValueError(f"{what}: the output folder is an empty path; give a folder")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what}: {path} is a file, not a folder")
+    return path
 
-            if args.cases < 1:
-                raise ValueError(f"--cases must be at least 1, got {args.cases}")
-            root = write_phantom_dataset(args.layout, args.out, cases=args.cases, seed=args.seed)
-            print(f"wrote {args.cases} {args.layout} phantom case(s) to {root}")
-            return 0
-        out = args.out if args.out is not None else Path("results") / args.chapter
-        overrides = _overrides(args.chapter, args.overrides)
+
+def _phantom(args: argparse.Namespace) -> int:
+    from .data.layouts import write_phantom_dataset
+
+    if args.cases < 1:
+        raise ValueError(f"--cases must be at least 1, got {args.cases}")
+    out = _out_folder(args.out, "--out")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise FileExistsError(
+            f"{out} is not empty; the phantom is written into an empty or new folder so that "
+            "no file of yours (e.g. a real download) is replaced: choose another --out, or "
+            "pass --force to write into it (files of the same names are replaced)"
+        )
+    root = write_phantom_dataset(
+        args.layout, out, cases=args.cases, seed=args.seed, overwrite=args.force
+    )
+    print(f"wrote {args.cases} {args.layout} phantom case(s) to {root}")
+    return 0
+
+
+def _resume_hint(argv: Sequence[str], out: Path) -> str:
+    """What the user types to continue an interrupted run."""
+    args = [a for a in argv if a not in ("--force", "--resume")]
+    if "--out" not in args and not any(a.startswith("--out=") for a in args):
+        args += ["--out", str(out)]
+    saved = sorted(p.parent.name for p in (out / CHECKPOINTS).glob("*/*.pt"))
+    kept = (
+        f"checkpoints kept in {out / CHECKPOINTS}: {', '.join(saved)}"
+        if saved
+        else f"no checkpoint was written yet under {out / CHECKPOINTS}"
+    )
+    command = shlex.join(["zmic-lessons", *args, "--resume"])
+    return f"interrupted; {kept}.\nTo continue the run: {command}"
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    out = _out_folder(args.out, "--out") if args.out is not None else Path("results") / args.chapter
+    overrides = _overrides(args.chapter, args.overrides)
+    try:
         results = run_chapter(
             args.chapter,
             budget=args.budget,
@@ -84,14 +141,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             data=args.data,
             out=out,
+            resume=args.resume,
+            force=args.force,
             **overrides,
         )
-    except (ChapterNotAvailable, FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f"zmic-lessons: error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"\nzmic-lessons: {_resume_hint(argv, out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(results.table())
     print(f"results written to {out / 'results.json'}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``zmic-lessons`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            for name in available_chapters():
+                print(name)
+            return 0
+        if args.command == "phantom":
+            return _phantom(args)
+        return _run(args, argv)
+    except (ChapterNotAvailable, OSError, ValueError, RuntimeError) as err:
+        print(f"zmic-lessons: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\nzmic-lessons: interrupted (nothing half-written is left)", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

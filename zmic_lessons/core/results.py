@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import platform
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,13 +77,25 @@ class Results:
         }
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        """Write ``out_dir/results.json`` atomically and return its path."""
+        """Write ``out_dir/results.json`` atomically and return its path.
+
+        The JSON is written to a temporary file in ``out_dir`` and renamed over
+        ``results.json``: an interruption leaves the previous file (or none) and no temporary
+        file. Whether an existing ``results.json`` may be replaced is decided before the run
+        (:func:`zmic_lessons.chapters.run_chapter`), not here.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "results.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        tmp = out / f".results.json.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         return path
 
     def table(self) -> str:

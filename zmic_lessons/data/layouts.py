@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import affine_from_spacing, write_nifti
+from ..io import affine_from_spacing, atomic_write_bytes, write_nifti
 from .atrial import LA_BLOOD, LA_SCAR, simulate_atrium
 from .datasets import DatasetCase
 from .labels import LV, MYO, RV, merge_pathology, to_acdc, to_mscmr, to_myops
@@ -242,6 +242,11 @@ def phantom_cases(
     return _build(layout, cases, seed, size, n_slices)[0]
 
 
+def _targets(layout: str, out: Path, files: list[_File]) -> tuple[Path, list[Path]]:
+    root = out / _BUILDERS[layout][1] if _BUILDERS[layout][1] else out
+    return root, [root / f.rel for f in files]
+
+
 def write_phantom_dataset(
     layout: str,
     out: str | Path,
@@ -250,8 +255,13 @@ def write_phantom_dataset(
     *,
     size: int | None = None,
     n_slices: int | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``cases`` phantom cases in the file layout of a real data set.
+
+    Nothing is overwritten unless asked: if any file this would write already exists (e.g.
+    ``out`` is the folder of a real download, whose files have the same names), it raises
+    before writing anything. Every file is written atomically (:func:`io.write_nifti`).
 
     Args:
         layout: One of :data:`LAYOUTS`.
@@ -260,18 +270,28 @@ def write_phantom_dataset(
         seed: Base seed; case ``i`` uses ``seed * 1000 + i``.
         size: In-plane size (cardiac) or cube side (atrium); default realistic sizes.
         n_slices: Slices per cardiac volume.
+        overwrite: Replace files that already exist.
 
     Returns:
         The folder to give to the matching loader (see the module docstring).
+
+    Raises:
+        FileExistsError: A file to write exists and ``overwrite`` is False (the message names
+            it and how many others collide).
     """
     out = Path(out).expanduser()
     _, files = _build(layout, cases, seed, size, n_slices)
-    root = out / _BUILDERS[layout][1] if _BUILDERS[layout][1] else out
-    for f in files:
-        path = root / f.rel
+    root, paths = _targets(layout, out, files)
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{existing[0]} already exists ({len(existing)} of the {len(paths)} files to write "
+            f"exist); the phantom would overwrite them: write to a new folder, or pass "
+            f"overwrite=True (CLI: --force)"
+        )
+    for f, path in zip(files, paths, strict=True):
         if path.name == "Info.cfg":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(str(f.array))
+            atomic_write_bytes(path, str(f.array).encode())
             continue
         array = np.asarray(f.array).astype(f.dtype)
         write_nifti(path, array, affine=affine_from_spacing(f.spacing) if f.spacing else None)
