@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
 import os
 import socket
 from collections import namedtuple
@@ -13,7 +15,7 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from zmic_lessons.core.training import History, dist_info, fit, move_to
+from zmic_lessons.core.training import History, TrainOptions, dist_info, fit, move_to
 
 torch.set_num_threads(1)
 
@@ -141,6 +143,53 @@ def test_resume_replays_iterable_batches(tmp_path: Path) -> None:
     (tmp_path / "last.pt").unlink()
     run(9)
     assert run(15) == ref
+
+
+def _fit_small(tmp: Path, steps: int, config=None) -> History:
+    torch.manual_seed(0)
+    return fit(
+        nn.Linear(3, 1), _mse, _regression_batch, steps=steps, checkpoint_dir=tmp, config=config,
+        progress=False,
+    )  # fmt: skip
+
+
+def test_resume_refuses_a_checkpoint_with_more_steps_than_asked(tmp_path: Path) -> None:
+    _fit_small(tmp_path, steps=6)
+    with pytest.raises(ValueError, match=r"last\.pt has 6 steps done, more than steps=4"):
+        _fit_small(tmp_path, steps=4)
+    assert _fit_small(tmp_path, steps=8).steps_done == 8  # more steps: continues
+
+
+def test_resume_checks_the_saved_config(tmp_path: Path) -> None:
+    config = {"lr": 0.1, "size": [64, 64], "data": Path("/data/acdc")}
+    _fit_small(tmp_path, steps=3, config=config)
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)["extra"]["config"]
+    assert saved == {"lr": 0.1, "size": [64, 64], "data": "/data/acdc"}
+    hist = _fit_small(tmp_path, steps=5, config=dict(config, size=(64, 64)))  # same as JSON
+    assert hist.series("loss")[0].tolist() == [1, 2, 3, 4, 5]
+    with pytest.raises(
+        ValueError,
+        match=r"last\.pt was written with another config \(lr: 0\.1 -> 0\.2, seed: "
+        r"'<absent>' -> 1\).*delete it",
+    ):
+        _fit_small(tmp_path, steps=6, config=dict(config, lr=0.2, seed=1))
+    other = tmp_path / "other"
+    _fit_small(other, steps=2)  # a checkpoint without a config is refused when one is given
+    with pytest.raises(ValueError, match="it records none"):
+        _fit_small(other, steps=3, config=config)
+    assert _fit_small(other, steps=3).steps_done == 3  # no config given: nothing compared
+
+
+def test_train_options_document_fit_keywords_with_the_same_defaults() -> None:
+    keywords = {
+        name: p.default
+        for name, p in inspect.signature(fit).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "steps"
+    }
+    fields = {f.name: f.default for f in dataclasses.fields(TrainOptions) if f.name != "steps"}
+    assert keywords == fields
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        TrainOptions(steps=-1)
 
 
 def test_nan_loss_is_reported_with_step() -> None:

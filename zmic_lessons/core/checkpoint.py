@@ -26,7 +26,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["get_rng_state", "load_checkpoint", "save_checkpoint", "set_rng_state", "unwrap_model"]
+__all__ = [
+    "get_rng_state",
+    "load_checkpoint",
+    "read_checkpoint",
+    "restore_checkpoint",
+    "save_checkpoint",
+    "set_rng_state",
+    "unwrap_model",
+]
 
 FORMAT_VERSION = 1
 
@@ -144,7 +152,8 @@ def load_checkpoint(
     restore_rng: bool = True,
     scaler: Any | None = None,
 ) -> dict[str, Any]:
-    """Read a checkpoint and restore states in place.
+    """Read a checkpoint and restore states in place (:func:`read_checkpoint`, then
+    :func:`restore_checkpoint`).
 
     Args:
         path: File written by :func:`save_checkpoint`.
@@ -162,6 +171,22 @@ def load_checkpoint(
         FileNotFoundError: No file at ``path``.
         RuntimeError: The file is not a readable checkpoint, or states do not fit.
     """
+    ckpt = read_checkpoint(path, map_location)
+    restore_checkpoint(ckpt, path, model, optimizer, scheduler, scaler)
+    if restore_rng and ckpt.get("rng") is not None:
+        set_rng_state(ckpt["rng"])
+    return ckpt
+
+
+def read_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device | None = "cpu"
+) -> dict[str, Any]:
+    """Read a checkpoint file without restoring anything (to inspect it first).
+
+    Raises:
+        FileNotFoundError: No file at ``path``.
+        RuntimeError: The file is not a readable checkpoint.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -174,19 +199,33 @@ def load_checkpoint(
         ) from err
     if not isinstance(ckpt, dict) or "model" not in ckpt or "step" not in ckpt:
         raise RuntimeError(f"{path} is not a zmic_lessons checkpoint (no 'model'/'step' entries)")
+    return ckpt
+
+
+def restore_checkpoint(
+    ckpt: Mapping[str, Any],
+    path: str | os.PathLike,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+    scaler: Any | None = None,
+) -> None:
+    """Load the states of a checkpoint read by :func:`read_checkpoint` into the given objects.
+
+    The random states are not touched (see :func:`set_rng_state`); ``path`` names the file in
+    errors.
+
+    Raises:
+        RuntimeError: A state does not fit its object (other architecture, other optimizer).
+    """
+    states = (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler))
     try:
         if model is not None:
             unwrap_model(model).load_state_dict(ckpt["model"])
-        if optimizer is not None and ckpt.get("optimizer") is not None:
-            optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt.get("scheduler") is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        if scaler is not None and ckpt.get("scaler") is not None:
-            scaler.load_state_dict(ckpt["scaler"])
+        for key, target in states:
+            if target is not None and ckpt.get(key) is not None:
+                target.load_state_dict(ckpt[key])
     except (RuntimeError, ValueError, KeyError) as err:
         raise RuntimeError(
             f"checkpoint {path} does not fit the given model/optimizer: {err}"
         ) from err
-    if restore_rng and ckpt.get("rng") is not None:
-        set_rng_state(ckpt["rng"])
-    return ckpt
