@@ -222,3 +222,107 @@ def test_cyclemix_layout_maps_codes(tmp_path):
     shutil.rmtree(parent / "MSCMR_dataset" / "val")
     with pytest.raises(MissingDataError, match=r"val: expected the folder val/"):
         MSCMRSeg(parent, split="val")
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _reoriented(img, flip=(), order=None):
+    """The same image stored with its voxel axes flipped / permuted and a matching affine.
+
+    ``flip`` and ``order`` refer to nibabel's (i, j, k) axes. The world position of every voxel
+    is unchanged, so a correct loader must give back the original arrays.
+    """
+    vol = img.array.T
+    affine = img.affine.copy()
+    for a in flip:
+        fix = np.eye(4)
+        fix[a, a], fix[a, 3] = -1.0, vol.shape[a] - 1
+        vol, affine = np.flip(vol, axis=a), affine @ fix
+    if order is not None:
+        perm = np.zeros((4, 4))
+        perm[3, 3] = 1.0
+        for new, old in enumerate(order):
+            perm[old, new] = 1.0
+        vol, affine = vol.transpose(order), affine @ perm
+    return np.ascontiguousarray(vol.T), affine
+
+
+@pytest.mark.parametrize(
+    ("flip", "order"), [((0,), None), ((0, 1), None), ((), (1, 0, 2)), ((2,), (2, 0, 1))]
+)
+def test_label_in_another_orientation_gives_the_same_labels_and_dice(myops, flip, order):
+    from zmic_lessons.core.metrics import dice
+
+    original = MyoPS2020(myops)[0]
+    gd = read_nifti(_gd(myops))
+    arr, affine = _reoriented(gd, flip, order)
+    assert arr.shape != gd.shape or not np.array_equal(arr, gd.array)  # really stored otherwise
+    write_nifti(_gd(myops), arr, affine=affine)
+    case = MyoPS2020(myops)[0]
+    np.testing.assert_array_equal(case.labels["lge"], original.labels["lge"])
+    prediction = np.roll(original.labels["lge"] == LV, 1, axis=2)
+    assert dice(prediction, case.labels["lge"] == LV) == dice(
+        prediction, original.labels["lge"] == LV
+    )
+
+
+def test_prealigned_sequence_in_another_orientation_is_reoriented(myops):
+    original = MyoPS2020(myops)[0]
+    de = read_nifti(_de(myops))
+    arr, affine = _reoriented(de, (1,), (0, 2, 1))
+    assert arr.shape != de.shape
+    write_nifti(_de(myops), arr, affine=affine)
+    case = MyoPS2020(myops)[0]
+    np.testing.assert_array_equal(case.images["lge"], original.images["lge"])
+    np.testing.assert_allclose(case.affine["lge"], case.affine["bssfp"])
+
+
+def test_shifted_origin_is_refused_with_the_distance(myops):
+    de = read_nifti(_de(myops))
+    affine = de.affine.copy()
+    affine[:3, 3] += [40.0, 0.0, 0.0]
+    write_nifti(_de(myops), de.array, affine=affine)
+    with pytest.raises(GeometryError, match=r"DE\.nii\.gz: voxel \(0, 0, 0\) is 40\.00 mm away"):
+        MyoPS2020(myops)[0]
+
+
+def test_label_half_a_voxel_off_is_refused(myops):
+    gd = read_nifti(_gd(myops))
+    affine = gd.affine.copy()
+    affine[:3, 3] += 0.5 * np.abs(np.diag(affine)[:3])
+    write_nifti(_gd(myops), gd.array, affine=affine)
+    with pytest.raises(GeometryError, match=r"_gd\.nii\.gz: voxel .* mm away.*same voxels"):
+        MyoPS2020(myops)[0]
+
+
+def test_label_on_a_rotated_grid_is_refused(myops):
+    gd = read_nifti(_gd(myops))
+    theta = np.deg2rad(10)
+    rot = np.eye(4)
+    rot[:2, :2] = [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
+    write_nifti(_gd(myops), gd.array, affine=rot @ gd.affine)
+    with pytest.raises(GeometryError, match="rotated"):
+        MyoPS2020(myops)[0]
+
+
+def test_cases_carry_their_affine_and_resample_by_world_position(tmp_path):
+    from zmic_lessons.data.datasets import resample_to
+
+    root = write_phantom_dataset("mscmrseg", tmp_path, cases=1, seed=0, size=24, n_slices=3)
+    case = MSCMRSeg(root)[0]
+    for key in ("bssfp", "t2", "lge"):
+        assert case.affine[key].shape == (4, 4)
+    # onto its own grid: unchanged
+    same = case.resampled("lge", "lge", labels=True)
+    np.testing.assert_array_equal(same, case.labels["lge"])
+    # onto a flipped and shifted (by whole voxels) copy of the grid: the flipped, shifted array
+    img = case.images["bssfp"]
+    flip = np.eye(4)
+    flip[0, 0], flip[0, 3] = -1.0, img.shape[2] - 1
+    shift = np.eye(4)
+    shift[1, 3] = 2.0
+    target = case.affine["bssfp"] @ flip @ shift
+    moved = resample_to(img, case.affine["bssfp"], img.shape, target, order=1)
+    np.testing.assert_allclose(moved[:, :-2, :], img[:, 2:, ::-1], atol=1e-5)
+    assert (moved[:, -2:, :] == 0).all()
