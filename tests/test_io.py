@@ -148,3 +148,118 @@ def test_written_files_are_deterministic_and_say_mm(tmp_path):
     b = write_nifti(tmp_path / "b.nii.gz", arr, spacing=(3.0, 1.0, 0.5)).read_bytes()
     assert a == b
     assert nib.load(tmp_path / "a.nii.gz").header.get_xyzt_units() == ("mm", "sec")
+
+
+# --------------------------------------------------------------------------- header and content
+
+
+def _save(path, data, affine=None, **header):
+    """Save with nibabel directly, setting raw header fields (what another converter writes)."""
+    img = nib.Nifti1Image(data, np.eye(4) if affine is None else affine)
+    for key, value in header.items():
+        if key == "units":
+            img.header.set_xyzt_units(*value)
+        elif key == "qform":
+            img.header.set_qform(value, code=1)
+        else:
+            img.header[key] = value
+    nib.save(img, path)
+    return path
+
+
+def _stored_gzip(path, raw_nifti: bytes) -> None:
+    """A gzip file with an uncompressed (stored) deflate block: a flipped payload bit decodes."""
+    path.write_bytes(gzip.compress(raw_nifti, compresslevel=0, mtime=0))
+
+
+def test_flipped_bit_in_a_gzip_is_caught_by_the_crc(tmp_path):
+    labels = np.zeros((8, 8, 4), np.uint8)
+    labels[2:6, 2:6, 1:3] = 1
+    raw = nib.Nifti1Image(labels, np.eye(4)).to_bytes()
+    path = tmp_path / "lab.nii.gz"
+    _stored_gzip(path, raw)
+    assert read_nifti(path).array.sum() == labels.sum()
+    data = bytearray(path.read_bytes())
+    data[len(data) - 8 - 20] ^= 0x01  # a voxel near the end of the payload
+    path.write_bytes(bytes(data))
+    # the stream itself still decodes (nibabel's reader does not check the CRC) ...
+    assert gzip.GzipFile(fileobj=__import__("io").BytesIO(bytes(data))).read(len(raw))
+    # ... but the checksum does not match: refused, naming the file
+    with pytest.raises(NiftiError, match=r"lab\.nii\.gz: the gzip stream is corrupt"):
+        read_nifti(path)
+
+
+def test_corrupt_crc_field_and_truncation_are_refused(tmp_path):
+    path = write_nifti(tmp_path / "c.nii.gz", np.ones((4, 4, 4), np.float32))
+    data = bytearray(path.read_bytes())
+    data[-6] ^= 0xFF  # the CRC-32 field
+    path.write_bytes(bytes(data))
+    with pytest.raises(NiftiError, match=r"c\.nii\.gz: the gzip stream is corrupt"):
+        read_nifti(path)
+    path.write_bytes(bytes(data[:-8]))  # no trailer
+    with pytest.raises(NiftiError, match=r"c\.nii\.gz: the gzip stream is corrupt or truncated"):
+        read_nifti(path)
+
+
+def test_zero_or_nan_pixdim_is_refused_naming_the_sform(tmp_path):
+    affine = np.diag([1.25, 1.25, 10.0, 1.0])
+    data = np.ones((4, 4, 3), np.float32)
+    path = _save(tmp_path / "z.nii.gz", data, affine, pixdim=[1, 1.25, 1.25, 0, 1, 1, 1, 1])
+    with pytest.raises(NiftiError, match=r"z\.nii\.gz: pixdim .*zero or NaN.*sform says \(10\.0"):
+        read_nifti(path)
+    path = _save(tmp_path / "n.nii.gz", data, affine, pixdim=[1, 1.25, np.nan, 10, 1, 1, 1, 1])
+    with pytest.raises(NiftiError, match=r"n\.nii\.gz: pixdim"):
+        read_nifti(path)
+
+
+def test_pixdim_disagreeing_with_the_sform_is_refused(tmp_path):
+    affine = np.diag([1.25, 1.25, 10.0, 1.0])
+    path = _save(
+        tmp_path / "d.nii.gz",
+        np.ones((4, 4, 3), np.float32),
+        affine,
+        pixdim=[1, 1.25, 1.25, 8.0, 1, 1, 1, 1],
+    )
+    with pytest.raises(NiftiError, match=r"pixdim says .*\(8\.0, 1\.25, 1\.25\).*sform says"):
+        read_nifti(path)
+
+
+def test_units_are_converted_to_mm_or_refused(tmp_path):
+    data = np.ones((4, 4, 3), np.float32)
+    metres = np.diag([0.00125, 0.00125, 0.01, 1.0])
+    path = _save(tmp_path / "m.nii.gz", data, metres, units=("meter", "sec"))
+    img = read_nifti(path)
+    assert img.spacing == pytest.approx((10.0, 1.25, 1.25))
+    np.testing.assert_allclose(img.affine[:3, :3], np.diag([1.25, 1.25, 10.0]), atol=1e-6)
+    wrong = _save(tmp_path / "w.nii.gz", data, np.diag([1.25, 1.25, 10, 1]), units=("meter", "sec"))
+    with pytest.raises(NiftiError, match=r"w\.nii\.gz: voxel size .*'meter'.*units"):
+        read_nifti(wrong)
+
+
+def test_sform_and_qform_that_disagree_are_refused(tmp_path):
+    qform = np.diag([1.25, 1.25, 10.0, 1.0])
+    qform[:3, 3] = [30.0, 0, 0]
+    path = _save(
+        tmp_path / "q.nii.gz", np.ones((4, 4, 3), np.float32), np.diag([1.25, 1.25, 10, 1]),
+        qform=qform,
+    )  # fmt: skip
+    with pytest.raises(NiftiError, match=r"q\.nii\.gz: sform and qform describe different"):
+        read_nifti(path)
+
+
+def test_infinite_values_rgb_complex_and_empty_images_are_refused(tmp_path):
+    arr = np.ones((2, 3, 4), np.float32)
+    arr[0, 0, 0], arr[1, 1, 1] = np.inf, -np.inf
+    write_nifti(tmp_path / "inf.nii.gz", arr)
+    with pytest.raises(NiftiError, match=r"inf\.nii\.gz: 2 infinite voxel"):
+        read_nifti(tmp_path / "inf.nii.gz")
+    rgb = np.zeros((4, 4, 2), dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    _save(tmp_path / "rgb.nii.gz", rgb)
+    with pytest.raises(NiftiError, match=r"rgb\.nii\.gz: voxels are .*RGB"):
+        read_nifti(tmp_path / "rgb.nii.gz")
+    _save(tmp_path / "cx.nii.gz", np.ones((4, 4, 2), np.complex64))
+    with pytest.raises(NiftiError, match=r"cx\.nii\.gz: voxels are complex"):
+        read_nifti(tmp_path / "cx.nii.gz")
+    _save(tmp_path / "e.nii.gz", np.ones((4, 0, 2), np.float32))
+    with pytest.raises(NiftiError, match=r"e\.nii\.gz: the image has no voxels"):
+        read_nifti(tmp_path / "e.nii.gz")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import secrets
 import zlib
@@ -177,8 +178,12 @@ def _file_bytes(path: Path) -> bytes:
         ) from err
 
 
-def _load_image(path: Path) -> nib.Nifti1Image | nib.Nifti2Image:
-    """Parse a NIfTI-1/2 single file from its (checked) bytes."""
+def _load_image(path: Path) -> tuple[nib.Nifti1Image | nib.Nifti2Image, np.ndarray]:
+    """Parse a NIfTI-1/2 single file from its (checked) bytes; also its pixdim as stored.
+
+    nibabel silently replaces a zero pixdim by 1 when it loads a header; the raw values are
+    read without that fix so that :func:`_geometry` can refuse them.
+    """
     raw = _file_bytes(path)
     sizes = {int.from_bytes(raw[:4], order) for order in ("little", "big")} if raw else set()
     cls = nib.Nifti2Image if 540 in sizes else nib.Nifti1Image
@@ -188,7 +193,10 @@ def _load_image(path: Path) -> nib.Nifti1Image | nib.Nifti2Image:
             "NRRD are not read here: convert them to .nii.gz first)"
         )
     try:
-        return cls.from_bytes(raw)
+        raw_header = cls.header_class.from_fileobj(io.BytesIO(raw), check=False)
+        pixdim = np.asarray(raw_header["pixdim"], dtype=np.float64)
+        with contextlib.redirect_stderr(io.StringIO()):
+            return cls.from_bytes(raw), pixdim
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError) as err:
         raise NiftiError(f"{path}: not a readable NIfTI file ({err})") from err
     except (ValueError, OSError, EOFError) as err:
@@ -243,7 +251,7 @@ def _qform_matches_sform(header: nib.Nifti1Header, shape: tuple[int, ...]) -> bo
 
 
 def _geometry(
-    img: nib.Nifti1Image, n_spatial: int, path: Path
+    img: nib.Nifti1Image, raw_pixdim: np.ndarray, n_spatial: int, path: Path
 ) -> tuple[np.ndarray, tuple[float, ...]]:
     """The affine in mm and the spacing in array order, checked against ``pixdim`` and units."""
     header = img.header
@@ -256,7 +264,7 @@ def _geometry(
     if not np.isfinite(affine).all():
         raise NiftiError(f"{path}: the voxel-to-world affine holds NaN or inf:\n{affine}")
     from_affine = np.array(spacing_from_affine(affine, n_spatial))
-    pixdim = np.abs(np.asarray(header.get_zooms()[:n_spatial], dtype=np.float64)[::-1]) * scale
+    pixdim = np.abs(raw_pixdim[1 : 1 + n_spatial][::-1]) * scale
     where = "sform" if header.get_sform(coded=True)[1] else "qform"
     if not np.all(np.isfinite(pixdim)) or np.any(pixdim <= 0):
         raise NiftiError(
@@ -311,7 +319,7 @@ def read_nifti(
     if not path.is_file():
         raise FileNotFoundError(f"NIfTI file not found: {path}")
     try:
-        img = _load_image(path)
+        img, raw_pixdim = _load_image(path)
     except OSError as err:
         raise NiftiError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
     data = _voxels(img, path)
@@ -322,7 +330,7 @@ def read_nifti(
             data = data[..., 0]
     if not allow_nan:
         _check_finite(data, path)
-    affine, spacing = _geometry(img, min(data.ndim, 3), path)
+    affine, spacing = _geometry(img, raw_pixdim, min(data.ndim, 3), path)
     array = np.ascontiguousarray(data.transpose(tuple(range(data.ndim))[::-1]))
     return NiftiImage(array=array, spacing=spacing, affine=affine, path=path)
 
