@@ -244,6 +244,13 @@ def test_ctrl_c_keeps_checkpoints_and_says_how_to_resume(resumable_chapter, tmp_
     assert f"zmic-lessons run fake2 --out {out} --set interrupt=true --resume" in err
     assert (out / "checkpoints" / "net" / "last.pt").is_file()
     assert not (out / "results.json").exists()
+    note = json.loads((out / "interrupted.json").read_text())
+    assert note["checkpoints"] == ["checkpoints/net/last.pt"]
+    argv = ["run", "fake2", "--out", str(out), "--set", "interrupt=false", "--resume"]
+    assert cli.main(argv) == 2  # other settings than the interrupted run: refused
+    assert "started with overrides" in capsys.readouterr().err
+    argv = ["run", "fake2", "--out", str(out), "--set", "interrupt=true", "--resume"]
+    assert cli.main(argv) == 130 and resumable_chapter["resume"] is True
 
 
 def test_results_save_is_atomic(tmp_path, monkeypatch):

@@ -96,6 +96,7 @@ def get_chapter(name: str) -> Chapter:
 
 RESULTS_NAME = "results.json"
 RUN_NAME = "run.json"
+INTERRUPTED_NAME = "interrupted.json"
 CHECKPOINTS = "checkpoints"
 
 
@@ -192,6 +193,23 @@ def _write_record(path: Path, record: dict) -> None:
     os.replace(tmp, path / RUN_NAME)
 
 
+def saved_checkpoints(out: Path) -> list[Path]:
+    """The checkpoint files under ``out/checkpoints/`` (one folder per model), sorted."""
+    return sorted(p for p in (out / CHECKPOINTS).rglob("*.pt") if p.is_file())
+
+
+def _write_interrupted(out: Path, elapsed_s: float) -> None:
+    """``out/interrupted.json``: when the run stopped and which checkpoints it left."""
+    note = {
+        "interrupted_after_s": round(elapsed_s, 1),
+        "checkpoints": [str(p.relative_to(out)) for p in saved_checkpoints(out)],
+        "resume": "run again with the same options and resume=True (CLI: --resume)",
+    }
+    tmp = out / f".{INTERRUPTED_NAME}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(note, indent=2) + "\n")
+    os.replace(tmp, out / INTERRUPTED_NAME)
+
+
 def _accepts_resume(run: Callable[..., Results]) -> bool:
     try:
         return "resume" in inspect.signature(run).parameters
@@ -217,18 +235,20 @@ def run_chapter(
     The output folder is checked before anything is computed (:func:`prepare_out`): nothing in
     it is overwritten unless ``force`` or ``resume`` says so.
 
-    **Checkpoint contract** (what a chapter's ``run`` does with ``out``): when ``out`` is given,
-    the chapter trains every model through ``core.training.fit`` with
-    ``checkpoint_dir=out / "checkpoints" / <model name>`` and ``resume=resume``, and its ``run``
-    takes a ``resume: bool = False`` keyword. Then an interrupted run (Ctrl-C) keeps the
-    checkpoints ``fit`` has written and ``run_chapter(..., out=same, resume=True)`` (CLI:
-    ``--resume``) continues each model from them; a model whose checkpoint is complete is not
-    trained again. ``out/run.json`` records the chapter, budget, seed, data folder and overrides;
-    resuming with other values is refused (a checkpoint written with other settings is also
-    refused by ``fit``'s ``config`` check). A run without ``resume`` that finds checkpoints is
-    refused, or, with ``force``, deletes them and starts clean: stale checkpoints are never
-    reused silently. A chapter whose ``run`` takes no ``resume`` cannot be resumed
-    (``resume=True`` raises ``ValueError``); it is run as before otherwise.
+    **Checkpoint contract** (what a chapter's ``run`` does with ``out``): its ``run`` takes a
+    ``resume: bool = False`` keyword, and when ``out`` is given it trains every model through
+    ``core.training.fit`` with ``checkpoint_dir=out / "checkpoints" / <model name>``,
+    ``resume=resume``, ``config=settings`` (so a checkpoint written with other settings is
+    refused, not reused) and a ``checkpoint_every`` that saves every few minutes of work.
+
+    Then Ctrl-C keeps the checkpoints ``fit`` has written (and ``out/interrupted.json``: how long
+    the run went, which checkpoints exist; removed when a run completes), and
+    ``run_chapter(..., out=same, resume=True)`` (CLI: ``--resume``) continues each model from
+    its checkpoint; a model whose checkpoint is complete is not trained again. ``out/run.json``
+    records the chapter, budget, seed, data folder and overrides; resuming with other values is
+    refused. A run without ``resume`` that finds checkpoints is refused, or, with ``force``,
+    deletes them and starts clean: stale checkpoints are never reused silently. A chapter whose
+    ``run`` takes no ``resume`` cannot be resumed (``resume=True`` raises ``ValueError``).
 
     Args:
         name: Chapter name (see :data:`CHAPTERS`).
@@ -265,15 +285,22 @@ def run_chapter(
         _write_record(out_path, record)
     seed_everything(seed)
     start = time.perf_counter()
-    results = chapter.run(
-        budget=budget,
-        device=torch_device,
-        seed=seed,
-        data=data_path,
-        out=out_path,
-        **extra,
-        **overrides,
-    )
+    try:
+        results = chapter.run(
+            budget=budget,
+            device=torch_device,
+            seed=seed,
+            data=data_path,
+            out=out_path,
+            **extra,
+            **overrides,
+        )
+    except KeyboardInterrupt:
+        if out_path is not None:
+            _write_interrupted(out_path, time.perf_counter() - start)
+        raise
+    if out_path is not None:
+        (out_path / INTERRUPTED_NAME).unlink(missing_ok=True)
     results.timing_s["total"] = time.perf_counter() - start
     if results.data is None and data_path is not None:
         results.data = str(data_path)

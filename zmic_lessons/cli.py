@@ -23,6 +23,7 @@ from .chapters import (
     available_chapters,
     get_chapter,
     run_chapter,
+    saved_checkpoints,
 )
 from .core.budget import BUDGETS
 from .core.settings import parse_overrides
@@ -120,7 +121,7 @@ def _resume_hint(argv: Sequence[str], out: Path) -> str:
     args = [a for a in argv if a not in ("--force", "--resume")]
     if "--out" not in args and not any(a.startswith("--out=") for a in args):
         args += ["--out", str(out)]
-    saved = sorted(p.parent.name for p in (out / CHECKPOINTS).glob("*/*.pt"))
+    saved = [str(p.relative_to(out / CHECKPOINTS)) for p in saved_checkpoints(out)]
     kept = (
         f"checkpoints kept in {out / CHECKPOINTS}: {', '.join(saved)}"
         if saved
