@@ -279,3 +279,73 @@ def test_unwritable_out_is_refused_even_as_root(fake_chapter, tmp_path, monkeypa
     assert cli.main(["run", "fake", "--out", str(tmp_path / "x")]) == 2
     assert "not writable" in capsys.readouterr().err
     assert fake_chapter == {}
+
+
+# --------------------------------------------------------------------------- real fit, end to end
+
+
+@pytest.fixture
+def training_chapter(monkeypatch):
+    """A chapter following run_chapter's contract with the real ``fit`` (a tiny linear model)."""
+    import dataclasses
+
+    import torch
+
+    from zmic_lessons.core.training import fit
+
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        steps: int = 12
+        lr: float = 0.05
+
+    stop = {"at": 0}  # simulate Ctrl-C at this step (0: never)
+
+    def run(budget, device, seed, data, out, resume=False, **overrides):
+        settings = dataclasses.replace(Settings(), **overrides)
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 1)
+        x = torch.randn(64, 3, generator=torch.Generator().manual_seed(1))
+        y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+
+        def loss_fn(net, step):
+            if stop["at"] and int(step) == stop["at"]:
+                raise KeyboardInterrupt
+            return torch.nn.functional.mse_loss(net(x), y)
+
+        fit(
+            model, loss_fn, lambda step: torch.tensor(step), steps=settings.steps,
+            lr=settings.lr, device=device, progress=False, resume=resume,
+            checkpoint_dir=None if out is None else out / "checkpoints" / "linear",
+            checkpoint_every=4, config={"steps": settings.steps, "lr": settings.lr},
+        )  # fmt: skip
+        weight = model.weight.detach().flatten().tolist()
+        return Results(
+            chapter="trainer", budget=budget, device=str(device), seed=seed,
+            metrics={f"w{i}": w for i, w in enumerate(weight)},
+        )  # fmt: skip
+
+    module = types.ModuleType("trainer_chapter_module")
+    module.run, module.Settings = run, Settings
+    monkeypatch.setitem(chapters.CHAPTERS, "trainer", "trainer_chapter_module")
+    monkeypatch.setitem(__import__("sys").modules, "trainer_chapter_module", module)
+    monkeypatch.setattr(chapters, "_module_exists", lambda name: name.startswith("trainer"))
+    return stop
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(training_chapter, tmp_path, capsys):
+    whole = chapters.run_chapter("trainer", budget="quick", device="cpu", out=tmp_path / "a")
+    out = str(tmp_path / "b")
+    argv = ["run", "trainer", "--budget", "quick", "--device", "cpu", "--out", out]
+    training_chapter["at"] = 10  # Ctrl-C at step 10: the checkpoint of step 8 is kept
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert "checkpoints kept" in err and "linear/last.pt" in err and "--resume" in err
+    training_chapter["at"] = 0
+    # a fresh run would reuse nothing silently; a resume with other settings is refused
+    assert cli.main(argv) == 2
+    assert cli.main([*argv, "--set", "lr=0.1", "--resume"]) == 2
+    capsys.readouterr()
+    assert cli.main([*argv, "--resume"]) == 0
+    resumed = json.loads((tmp_path / "b" / "results.json").read_text())["metrics"]
+    assert resumed == pytest.approx(whole.metrics, rel=0, abs=0)  # bit for bit
+    assert not (tmp_path / "b" / "interrupted.json").exists()
