@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import ndimage
 
+from ..core.ops import scale_to_percentile
 from ..core.seed import make_rng
 from .scanner import (
     SequenceAcquisition,
@@ -261,7 +262,7 @@ def misalign(
             warped = np.maximum(warped, 0.0)
             if case.clean is not None and name in acq_info:
                 settings = SequenceAcquisition(**acq_info[name])
-                image, _ = normalise(acquire(warped, settings, rng, pixel_mm=pixel_mm))
+                image, _ = scale_to_percentile(acquire(warped, settings, rng, pixel_mm=pixel_mm))
             else:
                 image = warped
         image[~cover] = 0.0

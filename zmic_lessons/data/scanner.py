@@ -11,6 +11,9 @@ Image formation, applied per sequence **in that sequence's own space**, after th
 4. complex Gaussian noise on the *acquired* k-space samples only (so zero-filled images have
    spatially correlated noise, as real ones do), then the magnitude (Rician statistics).
 
+The phantom then divides each image by its 99.5th percentile
+(:func:`~zmic_lessons.core.ops.scale_to_percentile`).
+
 The smooth random fields (:func:`smooth_field`) also shape the phantom's anatomy.
 :mod:`zmic_lessons.data.acquisition` re-exports every public name of this module.
 """
@@ -23,6 +26,8 @@ from typing import Any
 
 import numpy as np
 from scipy import fft as sfft
+
+from ..core.ops import scale_to_percentile
 
 # --------------------------------------------------------------------------- smooth fields
 
@@ -219,12 +224,5 @@ def acquire(
     return img[0] if squeeze else img
 
 
-def normalise(image: np.ndarray, percentile: float = 99.5) -> tuple[np.ndarray, float]:
-    """Divide by the ``percentile`` of the image (values land in about [0, 1]).
-
-    Returns:
-        The ``float32`` image and the scale it was divided by.
-    """
-    scale = float(np.percentile(image, percentile))
-    scale = scale if scale > 0 else 1.0
-    return (image / scale).astype(np.float32), scale
+#: The old name of :func:`zmic_lessons.core.ops.scale_to_percentile` (kept for importers).
+normalise = scale_to_percentile

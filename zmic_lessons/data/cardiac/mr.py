@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.ops import scale_to_percentile
 from ..labels import SEQUENCES
 from ..physics import (
     N_TISSUES,
@@ -30,7 +31,7 @@ from ..physics import (
     tissue_table,
 )
 from ..presets import AcquisitionPreset, get_preset
-from ..scanner import SequenceAcquisition, acquire, normalise
+from ..scanner import SequenceAcquisition, acquire
 from .anatomy import simulate_anatomy
 from .case import Anatomy, CardiacCase
 
@@ -226,7 +227,7 @@ def render_mr(
         raw = clean[name]
         if acquire_images:
             raw = acquire(raw, settings, rng_acq, pixel_mm=pixel_mm)
-        images[name], _ = normalise(raw)
+        images[name], _ = scale_to_percentile(raw)
     info = _mr_info(anatomy, preset, lut, protocol, ref_signal, acquired)
     labels = anatomy.labels.copy()
     return CardiacCase(images, labels, anatomy.spacing, info=info, clean=clean)
