@@ -204,18 +204,9 @@ def misalign(
     Returns:
         A :class:`MisalignedCase`.
     """
+    missing = _check_sequences(case, reference, missing)
     rng = make_rng(seed)
-    seqs = list(case.images)
-    if reference is not None and reference not in seqs:
-        raise ValueError(f"reference {reference!r} is not one of the case's sequences {seqs}")
-    missing = dict(missing or {})
-    unknown = set(missing) - set(seqs)
-    if unknown:
-        raise ValueError(f"missing names unknown sequences {sorted(unknown)}; have {seqs}")
-    clean = case.clean if case.clean is not None else case.images
-    acq_info = case.info.get("acquisition", {})
-    nz, h, w = case.labels.shape
-    pixel_mm = case.spacing[1]
+    nz = case.labels.shape[0]
     out = MisalignedCase(
         images={},
         labels={},
@@ -229,50 +220,22 @@ def misalign(
         reference=reference,
         info=dict(case.info),
     )
-    for name in seqs:
+    for name in case.images:
         if name == reference:
-            seq_t = Rigid2D()
-            shifts = np.zeros((nz, 2))
+            seq_t, shifts = Rigid2D(), np.zeros((nz, 2))
         else:
-            angle = np.deg2rad(rng.uniform(-max_angle_deg, max_angle_deg))
-            sh = rng.uniform(-max_shift_px, max_shift_px, size=2)
-            seq_t = Rigid2D(float(angle), (float(sh[0]), float(sh[1])))
-            shifts = np.clip(
-                rng.normal(0.0, slice_shift_px, size=(nz, 2)),
-                -2.5 * slice_shift_px,
-                2.5 * slice_shift_px,
-            )
-        frac = float(missing.get(name, 0.0))
-        if not 0.0 <= frac < 1.0:
-            raise ValueError(f"missing[{name!r}] must be in [0, 1), got {frac}")
-        n_drop = min(int(np.floor(frac * nz + 0.5)), nz - 1)
-        cover = np.ones(nz, bool)
-        if n_drop > 0:
-            cover[rng.choice(nz, size=n_drop, replace=False)] = False
+            seq_t, shifts = _draw_motion(rng, nz, max_angle_deg, max_shift_px, slice_shift_px)
+        cover = _draw_coverage(rng, nz, missing.get(name, 0.0))
         transforms = [seq_t.then_shift(float(s[0]), float(s[1])) for s in shifts]
-        labels = np.zeros_like(case.labels)
         if name == reference:
-            image = case.images[name].copy()
-            labels[:] = case.labels
+            image, labels = case.images[name].copy(), case.labels.copy()
         else:
-            warped = np.zeros((nz, h, w), np.float32)
-            for z in range(nz):
-                warped[z] = warp_to_sequence(clean[name][z], transforms[z], order=3)
-                labels[z] = warp_to_sequence(case.labels[z], transforms[z], order=0)
-            warped = np.maximum(warped, 0.0)
-            if case.clean is not None and name in acq_info:
-                settings = SequenceAcquisition(**acq_info[name])
-                image, _ = scale_to_percentile(acquire(warped, settings, rng, pixel_mm=pixel_mm))
-            else:
-                image = warped
+            image, labels = _acquire_in_sequence_space(case, name, transforms, rng)
         image[~cover] = 0.0
         labels[~cover] = 0
-        common = np.zeros_like(image)
-        for z in np.flatnonzero(cover):
-            common[z] = resample_to_common(image[z], transforms[z], order=1)
         out.images[name] = image.astype(np.float32)
         out.labels[name] = labels
-        out.common_images[name] = common
+        out.common_images[name] = _resample_stack(image, transforms, cover)
         out.transforms[name] = transforms
         out.sequence_transforms[name] = seq_t
         out.slice_shifts[name] = shifts.astype(np.float32)
@@ -286,3 +249,71 @@ def misalign(
         "missing": missing,
     }
     return out
+
+
+def _check_sequences(
+    case: CardiacCase, reference: str | None, missing: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Validate ``reference`` and ``missing`` against the case's sequences."""
+    seqs = list(case.images)
+    if reference is not None and reference not in seqs:
+        raise ValueError(f"reference {reference!r} is not one of the case's sequences {seqs}")
+    missing = dict(missing or {})
+    unknown = set(missing) - set(seqs)
+    if unknown:
+        raise ValueError(f"missing names unknown sequences {sorted(unknown)}; have {seqs}")
+    for name, frac in missing.items():
+        if not 0.0 <= float(frac) < 1.0:
+            raise ValueError(f"missing[{name!r}] must be in [0, 1), got {float(frac)}")
+    return missing
+
+
+def _draw_motion(
+    rng: np.random.Generator,
+    nz: int,
+    max_angle_deg: float,
+    max_shift_px: float,
+    slice_shift_px: float,
+) -> tuple[Rigid2D, np.ndarray]:
+    """A sequence's rigid transform and its slices' breath-hold shifts ``(nz, 2)`` (pixels)."""
+    angle = np.deg2rad(rng.uniform(-max_angle_deg, max_angle_deg))
+    shift = rng.uniform(-max_shift_px, max_shift_px, size=2)
+    limit = 2.5 * slice_shift_px
+    shifts = np.clip(rng.normal(0.0, slice_shift_px, size=(nz, 2)), -limit, limit)
+    return Rigid2D(float(angle), (float(shift[0]), float(shift[1]))), shifts
+
+
+def _draw_coverage(rng: np.random.Generator, nz: int, frac: float) -> np.ndarray:
+    """``bool`` (nz,): which slices the sequence has (a ``frac`` of them missing, one kept)."""
+    n_drop = min(int(np.floor(float(frac) * nz + 0.5)), nz - 1)
+    cover = np.ones(nz, bool)
+    if n_drop > 0:
+        cover[rng.choice(nz, size=n_drop, replace=False)] = False
+    return cover
+
+
+def _acquire_in_sequence_space(
+    case: CardiacCase, name: str, transforms: list[Rigid2D], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Warp the clean image (cubic) and labels (nearest) per slice, then acquire the image."""
+    clean = case.clean if case.clean is not None else case.images
+    acq_info = case.info.get("acquisition", {})
+    warped = np.zeros(case.labels.shape, np.float32)
+    labels = np.zeros_like(case.labels)
+    for z, transform in enumerate(transforms):
+        warped[z] = warp_to_sequence(clean[name][z], transform, order=3)
+        labels[z] = warp_to_sequence(case.labels[z], transform, order=0)
+    warped = np.maximum(warped, 0.0)
+    if case.clean is None or name not in acq_info:
+        return warped, labels
+    settings = SequenceAcquisition(**acq_info[name])
+    acquired = acquire(warped, settings, rng, pixel_mm=case.spacing[1])
+    return scale_to_percentile(acquired)[0], labels
+
+
+def _resample_stack(image: np.ndarray, transforms: list[Rigid2D], cover: np.ndarray) -> np.ndarray:
+    """The covered slices of a sequence image resampled to common space (linear)."""
+    common = np.zeros_like(image)
+    for z in np.flatnonzero(cover):
+        common[z] = resample_to_common(image[z], transforms[z], order=1)
+    return common
