@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from zmic_lessons.core.metrics import dice
 from zmic_lessons.data.acquisition import (
     MisalignedCase,
     Rigid2D,
@@ -25,10 +26,6 @@ from zmic_lessons.data.labels import LV, MYO, RV, SEQUENCES
 @pytest.fixture(scope="module")
 def stack():
     return simulate_case(21, n_slices=4, pathology=True)
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * np.logical_and(a, b).sum() / max(1, a.sum() + b.sum())
 
 
 def test_rigid_matrix_follows_the_documented_convention():
@@ -93,7 +90,7 @@ def test_misalign_returns_transforms_that_undo_it(stack):
             back = resample_to_common(m.labels[s][z], m.transforms[s][z], order=0)
             for c in (LV, MYO, RV):
                 if (stack.labels[z] == c).sum() > 30:
-                    assert _dice(back == c, stack.labels[z] == c) > 0.95, (s, z, c)
+                    assert dice(back == c, stack.labels[z] == c) > 0.95, (s, z, c)
             r = np.corrcoef(m.common_images[s][z].ravel(), stack.images[s][z].ravel())[0, 1]
             assert r > 0.8
     # the reference defines the common space
@@ -112,9 +109,11 @@ def test_misalign_missing_slices_and_determinism(stack):
     m2 = misalign(stack, seed=4, missing={"t2": 0.5})
     np.testing.assert_array_equal(m.images["lge"], m2.images["lge"])
     assert m.transforms["lge"] == m2.transforms["lge"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"missing names unknown sequences \['flair'\]"):
         misalign(stack, seed=0, missing={"flair": 0.5})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"missing\['t2'\] must be in \[0, 1\)"):
+        misalign(stack, seed=0, missing={"t2": 1.0})
+    with pytest.raises(ValueError, match="reference 'ct' is not one of the case's sequences"):
         misalign(stack, seed=0, reference="ct")
 
 

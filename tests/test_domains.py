@@ -22,7 +22,7 @@ def test_presets_are_named_and_resolvable():
     assert get_preset("centre_b").resolution_mm == 2.2
     p = AcquisitionPreset(name="mine", field_t=3.0)
     assert get_preset(p) is p
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown preset 'centre_z'; choose one of default"):
         get_preset("centre_z")
 
 
@@ -64,5 +64,9 @@ def test_ct_renders_the_same_anatomy_in_hounsfield_units():
     np.testing.assert_array_equal(case.labels, anat.labels)
     ct2 = render_ct(case, seed=0)  # regenerated from the case's seed
     np.testing.assert_allclose(ct2, ct)
+    # the default window (level 100, width 700 HU) maps -250 HU to 0 and 450 HU to 1, linearly
+    np.testing.assert_allclose(ct_window(np.array([-900.0, -250.0, 100.0, 450.0, 900.0])),
+                               [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-6)  # fmt: skip
     w = ct_window(ct)
-    assert w.min() >= 0 and w.max() <= 1
+    assert w[ct < -250].max() == 0.0 and w[ct > 450].min() == 1.0
+    assert np.median(w[lab == LV]) == pytest.approx((blood + 250.0) / 700.0, abs=1e-3)

@@ -43,7 +43,7 @@ def test_ti_null_nulls_the_tissue():
 
 
 def test_ti_null_rejects_bad_input():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="t1 and tr must be positive"):
         ti_null(-1.0, 1000.0)
 
 
@@ -94,5 +94,5 @@ def test_three_tesla_lengthens_t1():
     assert t3[Tissue.MYO].t1 > 1.2 * t15[Tissue.MYO].t1
     assert t3[Tissue.FAT].t1 > t15[Tissue.FAT].t1
     assert t15[Tissue.MYO] == TISSUES_1P5T[Tissue.MYO]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="field_t must be between 0.5 and 3.5 tesla"):
         tissue_table(7.0)

@@ -54,5 +54,5 @@ def test_scribbles_reproducible_and_2d(labels):
 def test_class_subset_and_errors(labels):
     sc = scribbles_from_labels(labels[0], seed=0, classes=(LV,))
     assert set(np.unique(sc)) == {LV, UNLABELLED}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"labels must be \(H, W\) or \(Z, H, W\)"):
         scribbles_from_labels(np.zeros((2, 2, 2, 2), np.uint8), seed=0)
