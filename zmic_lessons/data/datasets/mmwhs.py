@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import MissingDataError
@@ -10,6 +11,14 @@ from .codes import WHS_CODES
 from .reading import load_sequences
 
 __all__ = ["MMWHS", "MMWHS2D"]
+
+
+def _orphan_labels(labels: Iterable[Path], image_of: Callable[[Path], Path]) -> None:
+    """A label file whose image is absent (a partial download) is named, not skipped."""
+    for label in sorted(labels):
+        image = image_of(label)
+        if find(image.parent, image.name.split(".nii")[0]) is None:
+            raise MissingDataError(f"{image}: expected the image of {label}, but it is missing")
 
 
 class MMWHS(Dataset):
@@ -48,6 +57,10 @@ class MMWHS(Dataset):
             if label is not None:
                 files[f"{self.modality}_label"] = label
             entries.append(Entry(name, files, {"modality": self.modality}))
+        _orphan_labels(
+            folder.glob(f"{tag}_*_label.nii*"),
+            lambda p: p.with_name(p.name.replace("_label", "_image")),
+        )
         return entries
 
     def _load(self, entry: Entry) -> DatasetCase:
@@ -57,7 +70,7 @@ class MMWHS(Dataset):
 
 
 class MMWHS2D(Dataset):
-    """The 2D CT/MR slices of MM-WHS used by CFDNet and VarDA (CT_MR_2DDataset_DA).
+    """The 2D CT/MR slices of MM-WHS used by CFDNet and VarDA (CT_MR_2D_Dataset_DA).
 
     Layout: ``{CT,MR}_withGT/Images/img*.nii.gz`` with ``{CT,MR}_withGT/Label/lab*.nii.gz`` (the
     label file name is the image's with ``img`` replaced by ``lab``); ``labelled=False`` reads
@@ -88,6 +101,11 @@ class MMWHS2D(Dataset):
             elif self.labelled:
                 raise MissingDataError(f"{label}: expected the label of {path}")
             entries.append(Entry(path.name.split(".nii")[0], files))
+        if (base / "Label").is_dir():
+            _orphan_labels(
+                (base / "Label").glob("lab*.nii*"),
+                lambda p: images / p.name.replace("lab", "img", 1),
+            )
         return entries
 
     def _load(self, entry: Entry) -> DatasetCase:
