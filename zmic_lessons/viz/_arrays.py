@@ -69,9 +69,9 @@ def as_labels(labels: Any, shape: tuple[int, ...], name: str = "labels") -> np.n
         raise ValueError(f"{name}: shape {arr.shape} does not match the image shape {tuple(shape)}")
     if arr.dtype == bool:
         return arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name}: labels must be integer class indices, got dtype {arr.dtype}")
+    integer = np.issubdtype(arr.dtype, np.integer)
+    if not integer and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        raise ValueError(f"{name}: labels must be integer class indices, got dtype {arr.dtype}")
     lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
     if lo < 0 or hi > 255:
         raise ValueError(

@@ -38,7 +38,7 @@ def label_rgba(
     return rgba
 
 
-def overlay(
+def overlay(  # noqa: PLR0913 - a drawing helper: keyword-only display options
     ax: Axes,
     image: Any,
     labels: Any | None = None,
@@ -94,7 +94,7 @@ def add_legend(
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), frameon=False)
 
 
-def montage(
+def montage(  # noqa: PLR0913 - a figure builder: keyword-only display options
     volume: Any,
     labels: Any | None = None,
     *,
@@ -135,44 +135,55 @@ def montage(
     names = normalize_names(label_names)
     vol_t = np.moveaxis(vol, ax_, 0)
     lab_t = np.moveaxis(lab, ax_, 0) if lab is not None else None
-    if indices is None:
-        idx = pick_slices(vol_t.shape[0], n)
-    else:
-        idx = np.asarray(list(indices), dtype=int)
-        bad = idx[(idx < 0) | (idx >= vol_t.shape[0])]
-        if bad.size:
-            raise ValueError(f"indices {bad.tolist()} out of range 0..{vol_t.shape[0] - 1}")
+    idx = _montage_indices(vol_t.shape[0], n, indices)
     win = check_window(window, vol)
     rows, cols = plane_spacing(as_spacing(spacing), ax_)
     k = n_classes([lab], names) if lab is not None else 1
-    ncols = max(1, min(ncols, len(idx)))
-    nrows = int(np.ceil(len(idx) / ncols))
-    h, w = vol_t.shape[1:]
     aspect = rows / cols
-    panel_h = size * min(2.5, max(0.4, h * aspect / w))
-    fig = Figure(figsize=(size * ncols, panel_h * nrows + (0.6 if lab is not None else 0.2)))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    for ax, i in zip(axes.ravel(), idx, strict=False):
-        overlay(
-            ax,
-            vol_t[i],
-            None if lab_t is None else lab_t[i],
-            alpha,
-            label_names=names,
-            window=win,
-            aspect=aspect,
-            k=k,
-            title=f"slice {i}",
-        )
+    fig, axes = _montage_grid(len(idx), ncols, vol_t.shape[1:], aspect, (size, lab is not None))
+    for ax, i in zip(axes, idx, strict=False):
+        lab_i = None if lab_t is None else lab_t[i]
+        style = {"label_names": names, "window": win, "aspect": aspect, "k": k}
+        overlay(ax, vol_t[i], lab_i, alpha, title=f"slice {i}", **style)
     if lab is not None:
         add_legend(fig, k, names)
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06 if lab is not None else 0, 1, 1))
     return fig
+
+
+def _montage_indices(n_slices: int, n: int, indices: Sequence[int] | None) -> np.ndarray:
+    """``n`` evenly spaced slices, or the given ``indices`` (checked)."""
+    if indices is None:
+        return pick_slices(n_slices, n)
+    idx = np.asarray(list(indices), dtype=int)
+    bad = idx[(idx < 0) | (idx >= n_slices)]
+    if bad.size:
+        raise ValueError(f"indices {bad.tolist()} out of range 0..{n_slices - 1}")
+    return idx
+
+
+def _montage_grid(
+    n_panels: int,
+    ncols: int,
+    shape: tuple[int, ...],
+    aspect: float,
+    panel: tuple[float, bool],
+) -> tuple[Figure, np.ndarray]:
+    """An off-screen figure with a grid of blank axes for ``n_panels`` slices of ``shape``;
+    ``panel`` = (inches per panel, room for a colour key)."""
+    size, keyed = panel
+    ncols = max(1, min(ncols, n_panels))
+    nrows = int(np.ceil(n_panels / ncols))
+    h, w = shape
+    panel_h = size * min(2.5, max(0.4, h * aspect / w))
+    fig = Figure(figsize=(size * ncols, panel_h * nrows + (0.6 if keyed else 0.2)))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    return fig, axes
 
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_labels, as_spacing, as_volume, n_classes, stride_for, to_uint8
+from ._arrays import as_labels, as_spacing, as_volume, n_classes, stride_for, to_uint8, window_of
 from .colors import class_name, label_lut, normalize_names
 
 MISSING_NIIVUE = (
@@ -80,7 +80,7 @@ def _subsample(
     return vol[sl], (lab[sl] if lab is not None else None), sp  # type: ignore[return-value]
 
 
-def view3d(
+def view3d(  # noqa: PLR0913 - a viewer: keyword-only display options
     volume: Any,
     labels: Any | None = None,
     *,
@@ -121,23 +121,8 @@ def view3d(
     try:
         import ipyniivue
     except ImportError:
-        from .figures import orthogonal_figure
-        from .figures import show as show_plotly
-
-        print(MISSING_NIIVUE)
-        fig = orthogonal_figure(vol, lab, spacing=sp, label_names=names, opacity=opacity)
-        if show:
-            show_plotly(fig)
-        return fig
-
+        return _fallback(vol, lab, sp, names, opacity, show)
     vol, lab, sp = _subsample(vol, lab, sp, max_size)
-    lo, hi = (float(v) for v in np.percentile(vol, (0.5, 99.5)))
-    hi = hi if hi > lo else lo + 1.0
-    # the stored range is wider than the initial display window, so that the reader can
-    # still widen the window in NiiVue
-    margin = 0.25 * (hi - lo)
-    full = (max(float(vol.min()), lo - margin), min(float(vol.max()), hi + margin))
-    full = full if full[1] > full[0] else (lo, hi)
     nv = ipyniivue.NiiVue(
         height=height,
         slice_type=ipyniivue.SliceType(SLICE_TYPES[slice_type]),
@@ -146,33 +131,53 @@ def view3d(
         is_colorbar=False,
         multiplanar_show_render=ipyniivue.ShowRender.ALWAYS,
     )
-    volumes: list[dict[str, Any]] = [
-        {
-            "data": nifti_bytes(vol, sp, quantize=full),
-            "name": "image.nii.gz",
-            "colormap": "gray",
-            "cal_min": lo,
-            "cal_max": hi,
-        }
-    ]
+    nv.load_volumes(_niivue_volumes(vol, lab, sp, opacity))
     if lab is not None:
-        volumes.append({"data": nifti_bytes(lab, sp), "name": "labels.nii.gz", "opacity": opacity})
-    nv.load_volumes(volumes)
-    if lab is not None:
-        k = n_classes([lab], names)
-        lut = label_lut(k, names)
-        nv.volumes[1].set_colormap_label(
-            {
-                "R": [float(v) for v in lut[:, 0] * 255],
-                "G": [float(v) for v in lut[:, 1] * 255],
-                "B": [float(v) for v in lut[:, 2] * 255],
-                "A": [float(v) for v in lut[:, 3] * 255],
-                "I": [float(i) for i in range(k)],
-                "labels": [class_name(i, names) for i in range(k)],
-            }
-        )
+        nv.volumes[1].set_colormap_label(_label_colormap(n_classes([lab], names), names))
     if show:
         from IPython.display import display
 
         display(nv)
     return nv
+
+
+def _fallback(vol, lab, sp, names, opacity: float, show: bool) -> Any:
+    """Without ipyniivue: say why, and show three orthogonal planes (plotly) instead."""
+    from .figures import orthogonal_figure
+    from .figures import show as show_plotly
+
+    print(MISSING_NIIVUE)
+    fig = orthogonal_figure(vol, lab, spacing=sp, label_names=names, opacity=opacity)
+    if show:
+        show_plotly(fig)
+    return fig
+
+
+def _niivue_volumes(
+    vol: np.ndarray, lab: np.ndarray | None, sp: tuple[float, float, float], opacity: float
+) -> list[dict[str, Any]]:
+    """The image (8-bit levels of a range wider than its display window) and the labels."""
+    lo, hi = window_of(vol)
+    # the stored range is wider than the initial display window, so that the reader can
+    # still widen the window in NiiVue
+    margin = 0.25 * (hi - lo)
+    full = (max(float(vol.min()), lo - margin), min(float(vol.max()), hi + margin))
+    full = full if full[1] > full[0] else (lo, hi)
+    image = {"data": nifti_bytes(vol, sp, quantize=full), "name": "image.nii.gz"}
+    volumes = [{**image, "colormap": "gray", "cal_min": lo, "cal_max": hi}]
+    if lab is not None:
+        volumes.append({"data": nifti_bytes(lab, sp), "name": "labels.nii.gz", "opacity": opacity})
+    return volumes
+
+
+def _label_colormap(k: int, names: Mapping[int, str] | None) -> dict[str, list]:
+    """NiiVue's label colour map: RGBA (0-255), index and name of every class."""
+    lut = label_lut(k, names)
+    return {
+        "R": [float(v) for v in lut[:, 0] * 255],
+        "G": [float(v) for v in lut[:, 1] * 255],
+        "B": [float(v) for v in lut[:, 2] * 255],
+        "A": [float(v) for v in lut[:, 3] * 255],
+        "I": [float(i) for i in range(k)],
+        "labels": [class_name(i, names) for i in range(k)],
+    }

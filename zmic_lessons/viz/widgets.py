@@ -10,7 +10,6 @@ Use :mod:`zmic_lessons.viz.figures` for scrollers that work in the static book.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,9 +29,13 @@ from ._arrays import (
     plane_spacing,
     window_of,
 )
+from ._viewer import _Viewer
 from .colors import normalize_names
-from .figures import _check_frames, _check_titles
+from .frames import _check_titles, frame_panels
 from .plots import add_legend, montage, overlay, render_png
+from .subsets import SubsetExplorer
+
+__all__ = ["CompareViewer", "FrameStepper", "SliceViewer", "SubsetExplorer"]
 
 AXIS_OPTIONS = [("axis 0", 0), ("axis 1", 1), ("axis 2", 2)]
 
@@ -42,38 +45,21 @@ def _panel_ratio(shape: tuple[int, ...], rows: float, cols: float) -> float:
     return float(np.clip(shape[0] * rows / (shape[1] * cols), 0.25, 2.5))
 
 
-class _Viewer:
-    """Shared plumbing: a PNG image widget under some controls, and the display bundle."""
-
-    dpi = 80
-
-    def __init__(self) -> None:
-        self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.ui: widgets.Widget = widgets.VBox()
-        self.n_updates = 0
-
-    def render(self) -> bytes:  # pragma: no cover - every viewer overrides it
-        raise NotImplementedError
-
-    def static_png(self) -> bytes:  # pragma: no cover - every viewer overrides it
-        raise NotImplementedError
-
-    def update(self, change: Mapping[str, Any] | None = None) -> None:
-        """Redraw the picture (the handler every control calls)."""
-        self._image.value = self.render()
-        self.n_updates += 1
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle = dict(self.ui._repr_mimebundle_())
-        bundle["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
-        bundle["text/plain"] = repr(self)
-        return bundle
-
-    def display(self) -> None:
-        """Show the viewer (done once by the constructor unless ``show=False``)."""
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), raw=True)
+def _window_sliders(
+    volume: np.ndarray, window: Sequence[float] | None
+) -> tuple[widgets.FloatSlider, widgets.FloatSlider]:
+    """Level and width sliders over the volume's range, set to ``window`` (robust default)."""
+    lo, hi = check_window(window, volume)
+    vmin, vmax = float(np.nanmin(volume)), float(np.nanmax(volume))
+    vmin, vmax = min(vmin, lo), max(vmax, hi)
+    span = max(vmax - vmin, 1e-6)
+    level = widgets.FloatSlider(
+        min=vmin, max=vmax, step=span / 200, value=(lo + hi) / 2, description="level"
+    )
+    width = widgets.FloatSlider(
+        min=span / 200, max=2 * span, step=span / 200, value=hi - lo, description="width"
+    )
+    return level, width
 
 
 class _SliceControls:
@@ -118,7 +104,7 @@ class SliceViewer(_SliceControls, _Viewer):
         index, axis, window, opacity: The current choice (read them in later cells).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - a viewer: keyword-only display options
         self,
         volume: Any,
         labels: Any | None = None,
@@ -140,10 +126,6 @@ class SliceViewer(_SliceControls, _Viewer):
         self.title = title
         self.size = size
         self.k = n_classes([self.labels], self.names) if self.labels is not None else 1
-        lo, hi = check_window(window, self.volume)
-        vmin, vmax = float(np.nanmin(self.volume)), float(np.nanmax(self.volume))
-        vmin, vmax = min(vmin, lo), max(vmax, hi)
-        span = max(vmax - vmin, 1e-6)
         ax = check_axis(axis)
 
         self.axis_w = widgets.ToggleButtons(options=AXIS_OPTIONS, value=ax, description="axis")
@@ -158,12 +140,7 @@ class SliceViewer(_SliceControls, _Viewer):
             description="overlay",
             disabled=self.labels is None,
         )
-        self.level_w = widgets.FloatSlider(
-            min=vmin, max=vmax, step=span / 200, value=(lo + hi) / 2, description="level"
-        )
-        self.width_w = widgets.FloatSlider(
-            min=span / 200, max=2 * span, step=span / 200, value=hi - lo, description="width"
-        )
+        self.level_w, self.width_w = _window_sliders(self.volume, window)
         self.axis_w.observe(self._on_axis, names="value")
         for w in (self.slice_w, self.opacity_w, self.level_w, self.width_w):
             w.observe(self.update, names="value")
@@ -397,23 +374,16 @@ class FrameStepper(_Viewer):
         show: bool = True,
     ) -> None:
         super().__init__()
-        self.keys, self.arrays = _check_frames(frames)
+        self.names = normalize_names(label_names)
+        panels = frame_panels(frames, self.names)
+        self.keys, self.arrays, self.int_keys = panels.keys, panels.arrays, panels.int_keys
+        self.k, self.ranges = panels.k, panels.ranges
         self.titles = _check_titles(
             titles if titles is not None else [f"step {i}" for i in range(len(frames))],
             len(frames),
         )
-        self.names = normalize_names(label_names)
         self.cmap = cmap
         self.size = size
-        self.int_keys = {k for k in self.keys if np.issubdtype(self.arrays[k][0].dtype, np.integer)}
-        labs = [a for k in self.int_keys for a in self.arrays[k]]
-        self.k = n_classes(labs, self.names) if labs else 1
-        self.ranges = {}
-        for key in self.keys:
-            if key not in self.int_keys:
-                stack = np.stack([np.asarray(a, dtype=np.float32) for a in self.arrays[key]])
-                lo, hi = float(np.nanmin(stack)), float(np.nanmax(stack))
-                self.ranges[key] = (lo, hi if hi > lo else lo + 1.0)
         n = len(self.titles)
         self.play_w = widgets.Play(min=0, max=n - 1, value=0, interval=600, description="play")
         self.frame_w = widgets.IntSlider(min=0, max=n - 1, value=0, description="step")
@@ -470,103 +440,3 @@ class FrameStepper(_Viewer):
         """The first and the last frame (what the static book shows)."""
         last = len(self.titles) - 1
         return self._figure([0, last] if last > 0 else [0])
-
-
-class SubsetExplorer(_Viewer):
-    """Switch inputs on and off, score the chosen subset, and compare it with the others.
-
-    For example the sequences fed to a multi-sequence model: tick some, press *score*, and the
-    bar chart gains (and highlights) that subset's score. Scores are cached per subset.
-
-    Args:
-        names: The inputs that can be switched (e.g. ``("bssfp", "t2", "lge")``).
-        score: ``score(subset) -> float`` for a non-empty tuple of names (in ``names`` order).
-        known: Scores already computed, ``{subset tuple: score}`` (shown at once).
-        metric: Axis label of the chart.
-        size: Picture width in inches.
-        show: Display at once.
-
-    Attributes:
-        scores: ``{subset: score}`` computed so far. chosen: The subset of the last scoring.
-    """
-
-    def __init__(
-        self,
-        names: Sequence[str],
-        score: Any,
-        *,
-        known: Mapping[tuple[str, ...], float] | None = None,
-        metric: str = "score",
-        size: float = 6.5,
-        show: bool = True,
-    ) -> None:
-        super().__init__()
-        if not names:
-            raise ValueError("SubsetExplorer needs at least one name")
-        self.names = tuple(names)
-        self.score_fn = score
-        self.metric = metric
-        self.size = size
-        self.scores: dict[tuple[str, ...], float] = {}
-        for subset, value in (known or {}).items():
-            self.scores[self._ordered(subset)] = float(value)
-        self.chosen: tuple[str, ...] | None = None
-        self.boxes = [widgets.Checkbox(value=True, description=n, indent=False) for n in names]
-        self.button = widgets.Button(description="score")
-        self.message = widgets.Label()
-        self.button.on_click(self.update)
-        self.ui = widgets.VBox(
-            [widgets.HBox([*self.boxes, self.button]), self.message, self._image]
-        )
-        self._image.value = self.render()
-        if show:
-            self.display()
-
-    def __repr__(self) -> str:
-        return f"SubsetExplorer(names={self.names}, scored={len(self.scores)})"
-
-    def _ordered(self, subset: Sequence[str]) -> tuple[str, ...]:
-        unknown = sorted(set(subset) - set(self.names))
-        if unknown:
-            raise ValueError(f"unknown name(s) {unknown}; choose from {self.names}")
-        return tuple(n for n in self.names if n in subset)
-
-    def choose(self, subset: Sequence[str]) -> float:
-        """Score ``subset`` (cached) and highlight it; the programmatic twin of the button."""
-        key = self._ordered(subset)
-        if not key:
-            raise ValueError("choose at least one input")
-        if key not in self.scores:
-            self.scores[key] = float(self.score_fn(key))
-        self.chosen = key
-        self._image.value = self.render()
-        self.n_updates += 1
-        return self.scores[key]
-
-    def update(self, change: Any = None) -> None:
-        """Score the ticked subset (the button's handler)."""
-        subset = [b.description for b in self.boxes if b.value]
-        if not subset:
-            self.message.value = "tick at least one input"
-            return
-        value = self.choose(subset)
-        self.message.value = f"{' + '.join(self.chosen or ())}: {self.metric} {value:.3f}"
-
-    def _draw(self, fig: Figure) -> None:
-        ax = fig.add_subplot(1, 1, 1)
-        items = sorted(self.scores.items(), key=lambda kv: (len(kv[0]), kv[1]))
-        labels = [" + ".join(k) for k, _ in items]
-        colors = ["tab:red" if k == self.chosen else "tab:blue" for k, _ in items]
-        ax.barh(range(len(items)), [v for _, v in items], color=colors)
-        ax.set_yticks(range(len(items)), labels)
-        for i, (_, v) in enumerate(items):
-            ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
-        ax.set_xlabel(self.metric)
-        ax.set_xlim(0, max([1.0, *[v * 1.15 for _, v in items]]))
-        fig.tight_layout()
-
-    def render(self) -> bytes:
-        return render_png(self._draw, (self.size, 0.45 * max(len(self.scores), 2) + 1.2))
-
-    def static_png(self) -> bytes:
-        return self.render()
