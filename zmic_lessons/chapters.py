@@ -22,7 +22,7 @@ from typing import Any
 
 from .core.budget import check_budget
 from .core.device import DeviceLike, get_device
-from .core.results import Results
+from .core.results import Results, atomic_write_text
 from .core.seed import seed_everything
 
 #: Chapter name -> module, in the order of the talk.
@@ -188,9 +188,7 @@ def _check_resume_record(path: Path, record: dict) -> None:
 
 
 def _write_record(path: Path, record: dict) -> None:
-    tmp = path / f".{RUN_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path / RUN_NAME)
+    atomic_write_text(path / RUN_NAME, json.dumps(record, indent=2) + "\n")
 
 
 def saved_checkpoints(out: Path) -> list[Path]:
@@ -205,9 +203,7 @@ def _write_interrupted(out: Path, elapsed_s: float) -> None:
         "checkpoints": [str(p.relative_to(out)) for p in saved_checkpoints(out)],
         "resume": "run again with the same options and resume=True (CLI: --resume)",
     }
-    tmp = out / f".{INTERRUPTED_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(note, indent=2) + "\n")
-    os.replace(tmp, out / INTERRUPTED_NAME)
+    atomic_write_text(out / INTERRUPTED_NAME, json.dumps(note, indent=2) + "\n")
 
 
 def _accepts_resume(run: Callable[..., Results]) -> bool:

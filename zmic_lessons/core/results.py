@@ -88,15 +88,7 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         path = out / "results.json"
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-        tmp = out / f".results.json.{secrets.token_hex(4)}.tmp"
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        return path
+        return atomic_write_text(path, text)
 
     def table(self) -> str:
         """Metrics and timings as an aligned plain-text table."""
@@ -115,6 +107,23 @@ class Results:
             yield
         finally:
             self.timing_s[stage] = self.timing_s.get(stage, 0.0) + time.perf_counter() - start
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    An interruption leaves ``path`` as it was (or absent) and removes the temporary file.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return path
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:
