@@ -1,6 +1,9 @@
 # Two commands for a fresh machine (see README):
 #   make book   set up .venv, install everything, build the HTML book (chapters executed, standard budget)
 #   make test   set up .venv if needed, then lint + unit tests + every notebook under nbval
+#               (tests/test_browser.py builds the book at the quick budget and checks every
+#               page in headless Chromium; skipped where no chromium is installed)
+#   make browser   only that browser check, on the book that `make book` built (_build/html)
 VENV ?= .venv
 PYTHON ?= python3
 # The CPU wheel; elsewhere any torch>=2.2 works (override: make TORCH=torch book).
@@ -10,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 BUDGET ?= standard
 CHAPTER ?= mvmm
 
-.PHONY: all setup book test lint unit notebooks vendor run benchmarks clean
+.PHONY: all setup book browser test lint unit notebooks vendor run benchmarks clean
 
 all: book
 
@@ -29,6 +32,9 @@ book: $(STAMP) vendor
 	rm -rf _build
 	ZMIC_BUDGET=$(BUDGET) $(VENV)/bin/jupyter-book build --all .
 	@echo "book built: open _build/html/index.html"
+
+browser: $(STAMP)
+	ZMIC_BOOK_HTML=$(CURDIR)/_build/html $(VENV)/bin/pytest -v tests/test_browser.py
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -86,7 +86,9 @@ def test_config_makes_no_external_requests() -> None:
         "widgets-local.js",
         "widgets/embed-amd.js",
     ]
-    assert "plotly.min.js" in sphinx["html_js_files"]
+    # plotly.js and the widget embedder load only where a page uses them (scripts/zmic_book_ext.py)
+    assert "plotly.min.js" not in sphinx.get("html_js_files", [])
+    assert config["sphinx"]["local_extensions"] == {"zmic_book_ext": "scripts"}
     # the raw text too, comments included
     text = (ROOT / "_config.yml").read_text(encoding="utf-8")
     for bad in ("cdn.", "jsdelivr", "unpkg", "cdnjs", "googleapis"):
@@ -121,7 +123,7 @@ def test_vendored_assets_are_what_the_config_loads() -> None:
     wanted = [
         *sphinx["nb_ipywidgets_js"],
         sphinx["mathjax_path"],
-        *sphinx["html_js_files"],
+        "plotly.min.js",
         "anywidget/index.js",
     ]
     script = (ROOT / "scripts" / "vendor_assets.sh").read_text(encoding="utf-8")
@@ -160,3 +162,85 @@ def test_notebook_is_clean_with_one_parameters_cell(path: Path) -> None:
         assert re.search(rf"^{name}\s*=", source, re.M), f"{path.name}: parameters lack {name}"
     assert "budget_from_env" in source, f"{path.name}: BUDGET should come from budget_from_env()"
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
+
+
+def test_bibliography_files_tolerate_missing_and_new_chapter_files(tmp_path: Path) -> None:
+    """A listed .bib that is missing is skipped; an unlisted book/bib/*.bib is added."""
+    ext = _extension()
+    (tmp_path / "book" / "bib").mkdir(parents=True)
+    for name in ("general", "mvmm", "newchapter"):
+        (tmp_path / "book" / "bib" / f"{name}.bib").write_text("", encoding="utf-8")
+    listed = ["book/bib/mvmm.bib", "book/bib/absent.bib", "book/bib/general.bib"]
+    config = type("Config", (), {"bibtex_bibfiles": listed})()
+    app = type("App", (), {"confdir": str(tmp_path)})()
+    ext.bibliography_files(app, config)
+    assert config.bibtex_bibfiles == [
+        "book/bib/mvmm.bib",
+        "book/bib/general.bib",
+        "book/bib/newchapter.bib",
+    ]
+
+
+def test_bibliography_config_and_references_page() -> None:
+    config = load_yaml("_config.yml")
+    files = config["bibtex_bibfiles"]
+    assert files[-1] == "book/bib/general.bib"  # a chapter's entry wins over general's
+    chapters = {"mvmm", "scribble", "adaptation", "restoration", "atrial"}
+    assert {f"book/bib/{c}.bib" for c in chapters} <= set(files)
+    assert "book/references" in toc_files(load_yaml("_toc.yml"))
+    text = (BOOK / "references.md").read_text(encoding="utf-8")
+    assert text.count("{bibliography}") == 3
+    intro = (BOOK / "intro.md").read_text(encoding="utf-8")
+    assert "<repository URL>" not in intro and "{doc}`references`" in intro
+
+
+def test_general_bib_links_code_and_challenges() -> None:
+    """The authors' repositories and every challenge page are in general.bib, each a URL."""
+    bib = (BOOK / "bib" / "general.bib").read_text(encoding="utf-8")
+    urls = re.findall(r"url\s*=\s*\{([^}]+)\}", bib)
+    assert all(u.startswith("https://") for u in urls), urls
+    for repo in (
+        "xzluo97/MvMM-Demo",
+        "BWGZK/CycleMix",
+        "FupingWu90/CFDnet",
+        "FupingWu90/VarDA",
+        "Endless-Hao/DDFSeg",
+        "shangqigao/RONet",
+        "shangqigao/BayeSR",
+        "lileitech/AtrialGeneral",
+    ):
+        assert f"https://github.com/{repo}" in urls, repo
+    for page in ("mscmrseg19", "myops20", "mmwhs", "Challenge/acdc", "lascarqs22"):
+        assert any(page in u for u in urls), page
+    real_data = (BOOK / "real_data.md").read_text(encoding="utf-8")
+    assert all(
+        any(page in u for u in re.findall(r"\]\((https://[^)]+)\)", real_data))
+        for page in ("mscmrseg19", "myops20", "mmwhs", "Challenge/acdc", "lascarqs22")
+    )
+
+
+def _extension() -> Any:
+    import importlib.util
+
+    pytest.importorskip("sphinx")
+    spec = importlib.util.spec_from_file_location(
+        "zmic_book_ext", ROOT / "scripts" / "zmic_book_ext.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_page_assets_defer_plotly_and_dedupe_scripts() -> None:
+    ext = _extension()
+    body = '<div class="plotly-graph-div"></div>'
+    body += '<script>  window.PLOTLYENV=1; Plotly.newPlot("a")</script>'
+    out = ext.defer_plotly_calls(body)
+    assert 'addEventListener("DOMContentLoaded", function () {  window.PLOTLYENV=1;' in out
+    assert out.endswith("});</script>")
+    js = type("JS", (), {})
+    a, b, c = js(), js(), js()
+    a.filename, a.attributes = None, {"body": "const THEBE_JS_URL = 1"}
+    b.filename, b.attributes = "", {"body": "const THEBE_JS_URL = 1"}  # the registry's copy
+    c.filename, c.attributes = "_static/x.js", {}
+    assert ext.dedupe([a, c, b]) == [a, c]

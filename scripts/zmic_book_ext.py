@@ -1,0 +1,140 @@
+"""Sphinx extension for the course book: each page loads only the front-end files it uses.
+
+Loaded by Jupyter Book through ``sphinx.local_extensions`` in ``_config.yml``. At the
+``html-page-context`` event of every page it
+
+1. drops repeated inline scripts: sphinx-thebe's ``const THEBE_JS_URL = ...`` and
+   sphinx-togglebutton's selector are put in the page's script list twice (once with the
+   file name ``None`` when the extension adds them, once with ``""`` when the builder re-reads
+   its registry, so Sphinx's duplicate check misses them); a second ``const`` declaration is
+   a ``SyntaxError`` on every page;
+2. loads plotly.js (4.8 MB) only on pages with a plotly figure, deferred, and makes the
+   figures' inline ``Plotly.newPlot`` scripts wait for ``DOMContentLoaded`` (deferred scripts
+   run before it), so the text paints before plotly.js has arrived;
+3. keeps the widget embedder (require.js, widgets-local.js, embed-amd.js: 3.6 MB) and the
+   widget state only on pages that show a widget (a page whose notebook merely created one,
+   such as a progress bar whose output was cleared, has state but no view), deferred, and
+   moves the state (up to several MB) from ``<head>`` to the end of ``<body>`` so that it no
+   longer holds back the first paint;
+4. (at config-inited) takes the bibliography files from ``bibtex_bibfiles`` that exist, plus
+   every other ``book/bib/*.bib``, so that a chapter's .bib file may appear or be missing;
+   A key defined twice is taken from the first file that has it (general.bib is listed last);
+5. gives the theme a valid colour mode: pydata-sphinx-theme reads ``default_mode`` from the
+   page context and logs ``Got invalid theme mode`` (a console error) on a reader's first page
+   when Jupyter Book leaves it empty. The book is light (its figures are drawn on white).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+PLOTLY_JS = "plotly.min.js"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# The inline script that plotly.io.to_html(include_plotlyjs=False) writes after each figure.
+PLOTLY_INLINE = re.compile(r"(<script[^>]*>)(\s*window\.PLOTLYENV=.*?)(</script>)", re.S)
+
+
+def _key(js: Any) -> tuple[str, str]:
+    attrs = getattr(js, "attributes", {}) or {}
+    return (getattr(js, "filename", None) or "", attrs.get("body", ""))
+
+
+def _widget_files(app: Sphinx) -> set[str]:
+    return {f"_static/{name}" for name in app.config.nb_ipywidgets_js}
+
+
+def dedupe(scripts: list[Any]) -> list[Any]:
+    """The scripts in order, each (file name, inline body) once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for js in scripts:
+        if _key(js) not in seen:
+            seen.add(_key(js))
+            kept.append(js)
+    return kept
+
+
+def defer_plotly_calls(body: str) -> str:
+    """Run each figure's ``Plotly.newPlot`` once the deferred plotly.js has loaded."""
+    return PLOTLY_INLINE.sub(
+        r'\1window.addEventListener("DOMContentLoaded", function () {\2});\3', body
+    )
+
+
+def _split_widgets(app: Sphinx, scripts: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """(other scripts, widget state scripts, widget library scripts)."""
+    libraries = _widget_files(app)
+    other, state, library = [], [], []
+    for js in scripts:
+        attrs = getattr(js, "attributes", {}) or {}
+        if attrs.get("type") == WIDGET_STATE:
+            state.append(js)
+        elif (getattr(js, "filename", None) or "") in libraries:
+            library.append(js)
+        else:
+            other.append(js)
+    return other, state, library
+
+
+def _attributes(js: Any, defer: bool = False) -> dict[str, Any]:
+    attrs = dict(getattr(js, "attributes", {}) or {})
+    if defer:
+        attrs["defer"] = "defer"
+    return attrs
+
+
+def page_assets(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Rewrite one page's script list and body (see the module docstring)."""
+    scripts = context.get("script_files")  # the builder's list for this page, reset after it
+    body = context.get("body")
+    if not isinstance(scripts, list) or not isinstance(body, str):
+        return
+    other, state, libraries = _split_widgets(app, dedupe(scripts))
+    scripts[:] = other
+    if state and WIDGET_VIEW in body:
+        for js in libraries:
+            name = js.filename.removeprefix("_static/")
+            app.builder.add_js_file(name, **_attributes(js, defer=True))
+        # the embedder reads every state script in the document once the page has loaded
+        body += "".join(
+            f'<script type="{WIDGET_STATE}">{_attributes(js)["body"]}</script>' for js in state
+        )
+    if "plotly-graph-div" in body:
+        # before require.js (priority 500): plotly.js registers as an AMD module instead of
+        # defining window.Plotly when it runs after require.js
+        app.builder.add_js_file(PLOTLY_JS, priority=450, defer="defer")
+        body = defer_plotly_calls(body)
+    context["body"] = body
+    # pydata-sphinx-theme reads the colour mode from the page context (html_context)
+    if not context.get("default_mode"):
+        context["default_mode"] = "light"
+
+
+def bibliography_files(app: Sphinx, config: Any) -> None:
+    """``bibtex_bibfiles``: the listed files that exist, then any other book/bib/*.bib."""
+    listed = getattr(config, "bibtex_bibfiles", None)
+    if listed is None:  # sphinxcontrib-bibtex not loaded
+        return
+    root = Path(app.confdir)
+    present = [name for name in listed if (root / name).is_file()]
+    found = sorted(p.relative_to(root).as_posix() for p in root.glob("book/bib/*.bib"))
+    config.bibtex_bibfiles = present + [name for name in found if name not in present]
+    # a key defined in two files: keep the first and go on (strict pybtex would drop the
+    # rest of the second file)
+    import pybtex.errors
+
+    pybtex.errors.set_strict_mode(False)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", bibliography_files)
+    # after myst-nb (priority 500), which adds each notebook page's widget files
+    app.connect("html-page-context", page_assets, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

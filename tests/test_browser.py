@@ -1,0 +1,102 @@
+"""The built book in headless Chromium, page by page (scripts/check_book.py).
+
+The book is built once at the ``quick`` budget (rendering is what is tested here; the
+notebooks' numbers are tested by nbval at ``standard``) into a temporary folder, or taken
+from ``$ZMIC_BOOK_HTML`` when that names a built ``_build/html``. Skipped when no Chromium
+is installed (``.ci/run`` installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import check_book  # noqa: E402
+
+BUILD_TIMEOUT_S = 1800
+
+pytestmark = pytest.mark.skipif(
+    check_book.find_chromium() is None,
+    reason="no Chromium on this machine (apt-get install chromium, or set $CHROMIUM)",
+)
+
+
+def build_book(out: Path) -> Path:
+    """``jupyter-book build --all`` at the quick budget into ``out``; the HTML folder."""
+    pytest.importorskip("websocket", reason="websocket-client (installed with jupyter_server)")
+    if not (ROOT / "_vendor" / "plotly.min.js").is_file():
+        subprocess.run(["bash", "scripts/vendor_assets.sh"], cwd=ROOT, check=True)
+    env = {**os.environ, "ZMIC_BUDGET": "quick", "OMP_NUM_THREADS": "1"}
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", "--all", ".", "--path-output", str(out)]
+    done = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+    )
+    assert done.returncode == 0, f"book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    # Sphinx's warnings (not the kernel's "WARNING |" log lines); a key that a chapter's .bib
+    # repeats from general.bib is taken from the chapter (scripts/zmic_book_ext.py)
+    warnings = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if "WARNING: " in line and "repeated bibliography entry" not in line
+    ]
+    assert not warnings, "book build warnings:\n" + "\n".join(warnings[:20])
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("ZMIC_BOOK_HTML")
+    if given:
+        return Path(given).resolve()
+    return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="module")
+def reports(html: Path) -> dict[str, check_book.PageReport]:
+    found = check_book.check_book(html, ROOT, check_book.find_chromium())
+    print("\n" + check_book.summary(found))
+    return {r.page: r for r in found}
+
+
+PAGES = [page for page, _, _ in check_book.toc_pages(ROOT)]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_the_browser(reports: dict[str, check_book.PageReport], page: str) -> None:
+    """No external or failed request, no JavaScript error, every figure drawn, light enough."""
+    report = reports[page]
+    assert not report.problems, f"{page}: " + "; ".join(report.problems)
+    local = reports.get(f"{page} (file://)")
+    if local is not None:  # opened from disk, as `make book` suggests
+        assert not local.problems, f"{page} from file://: " + "; ".join(local.problems)
+
+
+def test_a_plotly_slider_changes_the_slice(reports: dict[str, check_book.PageReport]) -> None:
+    sliders = {page: r.slider for page, r in reports.items() if r.slider}
+    assert sliders, "no page has a plotly figure with a slider"
+    assert all(s["changed"] for s in sliders.values()), sliders
+
+
+def test_text_pages_paint_fast_and_stay_light(reports: dict[str, check_book.PageReport]) -> None:
+    text = [r for r in reports.values() if r.kind == "text" and r.first_paint_s is not None]
+    assert len(text) >= 3, [r.page for r in text]
+    for r in text:
+        assert r.first_paint_s <= check_book.FIRST_PAINT_LIMIT_S, (r.page, r.first_paint_s)
+        assert r.bytes <= check_book.PAGE_LIMITS["text"], (r.page, r.bytes)
+
+
+def test_references_page_links_every_entry(html: Path) -> None:
+    """Every URL of book/bib/general.bib is a link on the references page."""
+    bib = (ROOT / "book" / "bib" / "general.bib").read_text(encoding="utf-8")
+    urls = re.findall(r"url\s*=\s*\{([^}]+)\}", bib)
+    page = (html / "book" / "references.html").read_text(encoding="utf-8")
+    missing = [u for u in urls if f'href="{u}"' not in page]
+    assert urls and not missing, f"references.html lacks links to {missing}"
