@@ -206,41 +206,13 @@ def misalign(
     """
     missing = _check_sequences(case, reference, missing)
     rng = make_rng(seed)
-    nz = case.labels.shape[0]
-    out = MisalignedCase(
-        images={},
-        labels={},
-        common_labels=case.labels.copy(),
-        common_images={},
-        transforms={},
-        sequence_transforms={},
-        slice_shifts={},
-        coverage={},
-        spacing=case.spacing,
-        reference=reference,
-        info=dict(case.info),
-    )
-    for name in case.images:
-        if name == reference:
-            seq_t, shifts = Rigid2D(), np.zeros((nz, 2))
-        else:
-            seq_t, shifts = _draw_motion(rng, nz, max_angle_deg, max_shift_px, slice_shift_px)
-        cover = _draw_coverage(rng, nz, missing.get(name, 0.0))
-        transforms = [seq_t.then_shift(float(s[0]), float(s[1])) for s in shifts]
-        if name == reference:
-            image, labels = case.images[name].copy(), case.labels.copy()
-        else:
-            image, labels = _acquire_in_sequence_space(case, name, transforms, rng)
-        image[~cover] = 0.0
-        labels[~cover] = 0
-        out.images[name] = image.astype(np.float32)
-        out.labels[name] = labels
-        out.common_images[name] = _resample_stack(image, transforms, cover)
-        out.transforms[name] = transforms
-        out.sequence_transforms[name] = seq_t
-        out.slice_shifts[name] = shifts.astype(np.float32)
-        out.coverage[name] = cover
-    out.info["misalign"] = {
+    motion = (max_angle_deg, max_shift_px, slice_shift_px)
+    placed = {
+        name: _place_sequence(case, name, rng, motion, (name == reference, missing.get(name, 0)))
+        for name in case.images
+    }
+    info = dict(case.info)
+    info["misalign"] = {
         "seed": seed if isinstance(seed, int) else None,
         "max_angle_deg": max_angle_deg,
         "max_shift_px": max_shift_px,
@@ -248,7 +220,62 @@ def misalign(
         "reference": reference,
         "missing": missing,
     }
-    return out
+    return MisalignedCase(
+        images={k: p.image.astype(np.float32) for k, p in placed.items()},
+        labels={k: p.labels for k, p in placed.items()},
+        common_labels=case.labels.copy(),
+        common_images={k: p.common for k, p in placed.items()},
+        transforms={k: p.transforms for k, p in placed.items()},
+        sequence_transforms={k: p.sequence_transform for k, p in placed.items()},
+        slice_shifts={k: p.shifts.astype(np.float32) for k, p in placed.items()},
+        coverage={k: p.coverage for k, p in placed.items()},
+        spacing=case.spacing,
+        reference=reference,
+        info=info,
+    )
+
+
+@dataclass
+class _Placed:
+    """One sequence in its own space (see :class:`MisalignedCase` for each field)."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    common: np.ndarray
+    transforms: list[Rigid2D]
+    sequence_transform: Rigid2D
+    shifts: np.ndarray
+    coverage: np.ndarray
+
+
+def _place_sequence(
+    case: CardiacCase,
+    name: str,
+    rng: np.random.Generator,
+    motion: tuple[float, float, float],
+    role: tuple[bool, float],
+) -> _Placed:
+    """Move (unless it is the reference), drop slices, acquire and resample one sequence.
+
+    ``motion`` = (max angle in degrees, max shift and slice-shift std in pixels); ``role`` =
+    (is the reference, fraction of slices missing).
+    """
+    is_reference, frac = role
+    nz = case.labels.shape[0]
+    if is_reference:
+        seq_t, shifts = Rigid2D(), np.zeros((nz, 2))
+    else:
+        seq_t, shifts = _draw_motion(rng, nz, *motion)
+    cover = _draw_coverage(rng, nz, frac)
+    transforms = [seq_t.then_shift(float(s[0]), float(s[1])) for s in shifts]
+    if is_reference:
+        image, labels = case.images[name].copy(), case.labels.copy()
+    else:
+        image, labels = _acquire_in_sequence_space(case, name, transforms, rng)
+    image[~cover] = 0.0
+    labels[~cover] = 0
+    common = _resample_stack(image, transforms, cover)
+    return _Placed(image, labels, common, transforms, seq_t, shifts, cover)
 
 
 def _check_sequences(

@@ -161,6 +161,40 @@ def _centre_mask(n: int, fraction: float) -> np.ndarray:
     return np.fft.ifftshift(mask)
 
 
+def _kspace_sampling(
+    shape: tuple[int, int], settings: SequenceAcquisition
+) -> tuple[tuple[int, ...], np.ndarray]:
+    """The FFT axes and the mask of acquired k-space samples (unshifted, broadcastable).
+
+    At full resolution only the phase-encode axis is cut, so a 1D FFT along it suffices.
+    """
+    h, w = shape
+    pe, res = settings.pe_axis, settings.resolution_fraction
+    my = _centre_mask(h, res * (settings.kspace_fraction if pe == 0 else 1.0))
+    mx = _centre_mask(w, res * (settings.kspace_fraction if pe == 1 else 1.0))
+    if res < 1.0:
+        return (-2, -1), my[:, None] & mx[None, :]
+    if pe == 0:
+        return (-2,), my[:, None]
+    return (-1,), mx[None, :]
+
+
+def _ghost_ramp(
+    rng: np.random.Generator, shape: tuple[int, int], settings: SequenceAcquisition
+) -> np.ndarray:
+    """Per phase-encode line phase error (a periodic part plus noise), as a k-space factor."""
+    pe = settings.pe_axis
+    n_pe = shape[0] if pe == 0 else shape[1]
+    lines = np.arange(n_pe)
+    period = rng.uniform(3.0, 9.0)
+    phase = settings.ghosting * (
+        2.0 * np.sin(2 * np.pi * lines / period + rng.uniform(0, 2 * np.pi))
+        + rng.normal(0.0, 1.0, n_pe)
+    )
+    ramp = np.exp(1j * phase).astype(np.complex64)
+    return ramp[:, None] if pe == 0 else ramp[None, :]
+
+
 def acquire(
     clean: np.ndarray,
     settings: SequenceAcquisition,
@@ -189,31 +223,12 @@ def acquire(
         strength=settings.bias_strength,
         coil_falloff=settings.coil_falloff,
     )
-    pe = settings.pe_axis
-    res = settings.resolution_fraction
-    my = _centre_mask(h, res * (settings.kspace_fraction if pe == 0 else 1.0))
-    mx = _centre_mask(w, res * (settings.kspace_fraction if pe == 1 else 1.0))
-    # At full resolution only the phase-encode axis is cut, so a 1D FFT along it suffices.
-    if res < 1.0:
-        axes: tuple[int, ...] = (-2, -1)
-        mask = my[:, None] & mx[None, :]
-    elif pe == 0:
-        axes, mask = (-2,), my[:, None]
-    else:
-        axes, mask = (-1,), mx[None, :]
+    axes, mask = _kspace_sampling((h, w), settings)
     n_total = int(np.prod([vol.shape[a] for a in axes]))
     kept = float(mask.sum()) / mask.size
     k = sfft.fftn((vol * bias).astype(np.float32), axes=axes)
     if settings.ghosting > 0:
-        n_pe = h if pe == 0 else w
-        lines = np.arange(n_pe)
-        period = rng.uniform(3.0, 9.0)
-        phase = settings.ghosting * (
-            2.0 * np.sin(2 * np.pi * lines / period + rng.uniform(0, 2 * np.pi))
-            + rng.normal(0.0, 1.0, n_pe)
-        )
-        ramp = np.exp(1j * phase).astype(np.complex64)
-        k *= ramp[:, None] if pe == 0 else ramp[None, :]
+        k *= _ghost_ramp(rng, (h, w), settings)
     # Complex noise on the acquired samples only, scaled so that the image-space std per
     # channel is ``sigma`` (zero filling then makes it spatially correlated, as in real data).
     sigma_k = settings.sigma * np.sqrt(n_total / kept)
