@@ -29,6 +29,12 @@ class _Viewer:
     def static_png(self) -> bytes:  # pragma: no cover - every viewer overrides it
         raise NotImplementedError
 
+    def _start(self, show: bool) -> None:
+        """Draw the first picture; display the viewer unless ``show`` is False."""
+        self.update()
+        if show:
+            self.display()
+
     def update(self, change: Mapping[str, Any] | None = None) -> None:
         """Redraw the picture (the handler every control calls)."""
         self._image.value = self.render()

@@ -147,9 +147,7 @@ class SliceViewer(_SliceControls, _Viewer):
         controls = widgets.VBox([self.axis_w, self.slice_w, self.opacity_w])
         window_box = widgets.VBox([self.level_w, self.width_w])
         self.ui = widgets.VBox([widgets.HBox([controls, window_box]), self._image])
-        self.update()
-        if show:
-            self.display()
+        self._start(show)
 
     def __repr__(self) -> str:
         return f"SliceViewer(shape={self.volume.shape}, axis={self.axis}, index={self.index})"
@@ -279,9 +277,7 @@ class CompareViewer(_SliceControls, _Viewer):
         self.ui = widgets.VBox(
             [widgets.HBox([self.axis_w]), widgets.HBox([self.slice_w, self.opacity_w]), self._image]
         )
-        self.update()
-        if show:
-            self.display()
+        self._start(show)
 
     def __repr__(self) -> str:
         names = [p[0] for p in self.panels]
@@ -390,9 +386,7 @@ class FrameStepper(_Viewer):
         widgets.jslink((self.play_w, "value"), (self.frame_w, "value"))
         self.frame_w.observe(self.update, names="value")
         self.ui = widgets.VBox([widgets.HBox([self.play_w, self.frame_w]), self._image])
-        self.update()
-        if show:
-            self.display()
+        self._start(show)
 
     def __repr__(self) -> str:
         return f"FrameStepper(frames={len(self.titles)}, panels={self.keys}, frame={self.frame})"
