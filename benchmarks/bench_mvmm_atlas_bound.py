@@ -21,13 +21,14 @@ import dataclasses
 
 import numpy as np
 import torch
+from bench_mvmm_json import write_result
 from scipy import ndimage
 
 from zmic_lessons.core.budget import select
 from zmic_lessons.data.labels import SEQUENCES
-from zmic_lessons.mvmm import chapter
+from zmic_lessons.mvmm import chapter, evaluation, experiment
 from zmic_lessons.mvmm.atlas import MYO_K, tissue_classes
-from zmic_lessons.mvmm.optimise import fit_mvmm
+from zmic_lessons.mvmm.optimise import FitStart, fit_mvmm
 from zmic_lessons.mvmm.transforms import AtlasAffine, StackRigid
 
 
@@ -46,34 +47,35 @@ def main() -> None:
     args = parser.parse_args()
     settings = select("standard", chapter.BUDGETS)
     device = torch.device("cpu")
+    rows = []
     print(f"{'seed':>4} {'chapter':>8} {'true T':>8} {'own atlas':>10} {'bssfp alone':>12} "
           f"{'bssfp own':>10} {'FP own (rim)':>14} {'FP bssfp own (rim)':>19}")  # fmt: skip
     for seed in args.seeds:
-        exp = chapter.make_experiment(settings, seed, device)
+        exp = experiment.make_experiment(settings, seed, device)
         labels = exp.case.common_labels
         reference = StackRigid.identity(len(SEQUENCES), exp.images.shape[1], 0, device).fixed
-        truth_t = chapter.true_transform(exp.case, reference, exp.images)
-        fit = chapter.fit_experiment(exp)
+        truth_t = experiment.true_transform(exp.case, reference, exp.images)
+        fit = experiment.fit_experiment(exp)
         fixed_t = fit_mvmm(
             exp.images, exp.atlas, exp.active, slice_coverage=exp.slice_coverage, mask=exp.mask,
-            config=dataclasses.replace(exp.config, register=False), transform=truth_t,
-            atlas_transform=exp.atlas_init,
+            config=dataclasses.replace(exp.config, register=False),
+            start=FitStart(transform=truth_t, atlas_transform=exp.atlas_init),
         )  # fmt: skip
-        own, own_mask = chapter.label_atlas(settings, labels, device)
+        own, own_mask = experiment.label_atlas(settings, labels, device)
         own_config = dataclasses.replace(exp.config, register=False, optimise_atlas=False)
         identity = AtlasAffine.identity(device, exp.images.dtype)
         own_fit = fit_mvmm(
             exp.images, own, exp.active, slice_coverage=exp.slice_coverage, mask=own_mask,
-            config=own_config, transform=truth_t, atlas_transform=identity,
+            config=own_config, start=FitStart(transform=truth_t, atlas_transform=identity),
         )  # fmt: skip
         own_single = fit_mvmm(
             exp.images[:1], own, exp.active[:1], slice_coverage=exp.slice_coverage[:1],
-            mask=own_mask, config=own_config, atlas_transform=identity,
+            mask=own_mask, config=own_config, start=FitStart(atlas_transform=identity),
         )  # fmt: skip
-        single = chapter.fit_experiment(exp, [0])
-        row = [chapter.myo_dice(labels, f.segmentation) for f in (fit, fixed_t, own_fit)] + [
-            chapter.myo_dice(exp.case.labels["bssfp"], single.segmentation),
-            chapter.myo_dice(labels, own_single.segmentation),
+        single = experiment.fit_experiment(exp, [0])
+        row = [evaluation.myo_dice(labels, f.segmentation) for f in (fit, fixed_t, own_fit)] + [
+            evaluation.myo_dice(exp.case.labels["bssfp"], single.segmentation),
+            evaluation.myo_dice(labels, own_single.segmentation),
         ]
         classes = tissue_classes(labels)
         fp_joint, rim_joint = false_positive_rim(own_fit.segmentation, classes)
@@ -81,6 +83,18 @@ def main() -> None:
         fp = f"{fp_joint:>7d} ({rim_joint:.2f}) {fp_single:>12d} ({rim_single:.2f})"
         print(f"{seed:>4} {row[0]:8.3f} {row[1]:8.3f} {row[2]:10.3f} {row[3]:12.3f} "
               f"{row[4]:10.3f} {fp}", flush=True)  # fmt: skip
+        names = ("chapter", "true_transforms", "own_atlas", "bssfp_alone", "bssfp_own_atlas")
+        rows.append(
+            {
+                "seed": seed,
+                **dict(zip(names, row, strict=True)),
+                "fp_own_atlas": fp_joint,
+                "fp_rim_share_own_atlas": rim_joint,
+                "fp_bssfp_own_atlas": fp_single,
+                "fp_rim_share_bssfp_own_atlas": rim_single,
+            }
+        )
+    write_result("atlas_bound", {"budget": "standard", "seeds": args.seeds, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from zmic_lessons.mvmm.model import active_from_counts, em, init_params
+from zmic_lessons.mvmm.em_fused import em
+from zmic_lessons.mvmm.model import active_from_counts, init_params
 
 
 def _seconds(fn: Callable[[], object]) -> float:

@@ -29,13 +29,15 @@ import dataclasses
 
 import numpy as np
 import torch
+from bench_mvmm_json import write_result
 
 from zmic_lessons.core.budget import select
 from zmic_lessons.data.labels import SEQUENCES
-from zmic_lessons.mvmm import chapter
+from zmic_lessons.mvmm import chapter, experiment
+from zmic_lessons.mvmm import settings as mvmm_settings
 from zmic_lessons.mvmm.atlas import MYO_K, tissue_classes
 from zmic_lessons.mvmm.model import MixtureParams, active_from_counts, init_params
-from zmic_lessons.mvmm.optimise import FitConfig, fit_mvmm
+from zmic_lessons.mvmm.optimise import FitConfig, FitStart, fit_mvmm
 from zmic_lessons.mvmm.transforms import AtlasAffine
 
 SUBSETS = (("bssfp",), ("bssfp", "t2"), ("bssfp", "lge"), ("bssfp", "t2", "lge"))
@@ -92,16 +94,17 @@ def main() -> None:
     settings = select("standard", chapter.BUDGETS)
     device = torch.device("cpu")
     # sub-classes per class in the shared form: the chapter's component counts
-    shared_counts = np.max(chapter.components(settings.bg_components), axis=0)
+    shared_counts = np.max(mvmm_settings.components(settings.bg_components), axis=0)
     owner = np.repeat(np.arange(len(shared_counts)), shared_counts)
     print(f"{'seed':>4} {'form':>13} " + " ".join(f"{'+'.join(s):>18}" for s in SUBSETS))
     dice = {form: [] for form in ("per-sequence", "shared")}
+    rows_out = []
     for seed in args.seeds:
-        exp = chapter.make_experiment(settings, seed, device)
+        exp = experiment.make_experiment(settings, seed, device)
         labels = exp.case.common_labels
         truth = tissue_classes(labels) == MYO_K
         images = torch.tensor(np.stack([exp.case.common_images[s] for s in SEQUENCES]))
-        atlas, mask = chapter.label_atlas(settings, labels, device)
+        atlas, mask = experiment.label_atlas(settings, labels, device)
         config: FitConfig = dataclasses.replace(exp.config, register=False, optimise_atlas=False)
         identity = AtlasAffine.identity(device, images.dtype)
         atlas_x = atlas[torch.as_tensor(owner)]
@@ -111,20 +114,32 @@ def main() -> None:
                 idx = [SEQUENCES.index(s) for s in subset]
                 kwargs = dict(
                     slice_coverage=exp.slice_coverage[idx], mask=mask, config=config,
-                    atlas_transform=identity,
                 )  # fmt: skip
                 if form == "per-sequence":
-                    fit = fit_mvmm(images[idx], atlas, exp.active[idx], **kwargs)
+                    start = FitStart(atlas_transform=identity)
+                    fit = fit_mvmm(images[idx], atlas, exp.active[idx], start=start, **kwargs)
                     row.append(scores(fit.gamma, np.arange(atlas.shape[0]), truth))
                 else:
                     params = shared_init(images[idx], atlas, owner, mask, config.var_floor)
-                    fit = fit_mvmm(images[idx], atlas_x, params.active, params=params, **kwargs)
+                    start = FitStart(atlas_transform=identity, params=params)
+                    fit = fit_mvmm(images[idx], atlas_x, params.active, start=start, **kwargs)
                     row.append(scores(fit.gamma, owner, truth))
             dice[form].append([float(r.split()[0]) for r in row])
+            rows_out.append({"seed": seed, "form": form, **dict(zip(
+                ["+".join(s) for s in SUBSETS], row, strict=True))})  # fmt: skip
             print(f"{seed:>4} {form:>13} " + " ".join(f"{r:>18}" for r in row), flush=True)
     for form, rows in dice.items():
         mean = np.mean(rows, axis=0)
         print(f"{'mean':>4} {form:>13} " + " ".join(f"{v:>18.3f}" for v in mean))
+    subsets = ["+".join(s) for s in SUBSETS]
+    write_result(
+        "factorisation",
+        {
+            "budget": "standard", "seeds": args.seeds, "subsets": subsets, "rows": rows_out,
+            "mean": {form: dict(zip(subsets, np.mean(r, axis=0).tolist(), strict=True))
+                     for form, r in dice.items()},
+        },
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from zmic_lessons.mvmm import chapter
+from zmic_lessons.core.budget import select
+from zmic_lessons.data.labels import SEQUENCES
+from zmic_lessons.mvmm import chapter, evaluation, experiment, lessons, settings
+from zmic_lessons.mvmm.atlas import MYO_K, tissue_classes
 
 REQUIRED = (
     "dice_myo_mvmm",
@@ -58,89 +61,89 @@ def test_full_size_config_runs_one_step_on_cpu():
         n_slices=1, n_atlas=1, n_iter=1, reg_steps=1, atlas_scales=(1.0,),
         run_regnet=False,
     )  # fmt: skip
-    assert results.artifacts["settings"].size == chapter.BUDGETS["full"].size
+    assert results.settings.size == chapter.BUDGETS["full"].size
     assert math.isfinite(results.metrics["dice_myo_mvmm"])
 
 
 def test_components_put_scar_and_oedema_in_the_myocardium():
-    table = chapter.components(2)
-    assert table[chapter.SEQUENCES.index("lge")][2] == 2
-    assert table[chapter.SEQUENCES.index("t2")][2] == 2
-    assert table[chapter.SEQUENCES.index("bssfp")][2] == 1
+    table = settings.components(2)
+    assert table[SEQUENCES.index("lge")][2] == 2
+    assert table[SEQUENCES.index("t2")][2] == 2
+    assert table[SEQUENCES.index("bssfp")][2] == 1
 
 
 def test_subset_dice_with_every_sequence_is_the_chapter_metric(quick):
-    exp = quick.artifacts["experiment"]
-    full = chapter.subset_dice(exp, ["lge", "bssfp", "t2"])
+    exp = quick.artifacts.experiment
+    full = lessons.subset_dice(exp, ["lge", "bssfp", "t2"])
     assert full == pytest.approx(quick.metrics["dice_myo_mvmm"])
-    assert 0.0 <= chapter.subset_dice(exp, ("t2",)) <= 1.0
+    assert 0.0 <= lessons.subset_dice(exp, ("t2",)) <= 1.0
     with pytest.raises(ValueError, match="non-empty subset"):
-        chapter.subset_dice(exp, ["flair"])
+        lessons.subset_dice(exp, ["flair"])
 
 
 def test_iteration_frames_follow_the_snapshots(quick):
-    fit = quick.artifacts["fit"]
-    frames, titles = chapter.iteration_frames(fit, 0)
+    fit = quick.artifacts.fit
+    frames, titles = lessons.iteration_frames(fit, 0)
     assert len(frames) == len(fit.snapshots) == len(titles) > 1
-    assert set(frames[0]) == {"segmentation", "myocardium posterior", *chapter.SEQUENCES}
+    assert set(frames[0]) == {"segmentation", "myocardium posterior", *SEQUENCES}
     assert frames[-1]["segmentation"].shape == frames[-1]["bssfp"].shape
 
 
 def test_class_densities_are_the_fitted_mixtures(quick):
-    fit = quick.artifacts["fit"]
+    fit = quick.artifacts.fit
     v = torch.linspace(-1.0, 2.0, 3001, dtype=fit.params.mu.dtype)
-    dens = chapter.class_densities(fit, v)
-    assert dens.shape == (len(chapter.SEQUENCES), fit.params.mu.shape[1], v.numel())
+    dens = lessons.class_densities(fit, v)
+    assert dens.shape == (len(SEQUENCES), fit.params.mu.shape[1], v.numel())
     area = dens.sum(-1) * (v[1] - v[0])  # each class mixture integrates to one
     assert torch.allclose(area, torch.ones_like(area), atol=1e-2)
 
 
 def test_pathology_dice_on_chosen_slices(quick):
-    fit = quick.artifacts["fit"]
-    labels = quick.artifacts["experiment"].case.common_labels
+    fit = quick.artifacts.fit
+    labels = quick.artifacts.experiment.case.common_labels
     every = np.ones(labels.shape[0], dtype=bool)
-    assert chapter.pathology_dice(fit, labels, every) == pytest.approx(
-        chapter.pathology_dice(fit, labels)
+    assert evaluation.pathology_dice(fit, labels, every) == pytest.approx(
+        evaluation.pathology_dice(fit, labels)
     )
 
 
 def test_darkest_myocardial_mean_is_the_smaller_active_component(quick):
-    fit = quick.artifacts["fit"]
-    i = chapter.SEQUENCES.index("t2")
-    active = fit.params.mu[i, chapter.MYO_K][fit.params.active[i, chapter.MYO_K]]
-    assert chapter.darkest_myocardial_mean(fit, "t2") == pytest.approx(float(active.min()))
+    fit = quick.artifacts.fit
+    i = SEQUENCES.index("t2")
+    active = fit.params.mu[i, MYO_K][fit.params.active[i, MYO_K]]
+    assert evaluation.darkest_myocardial_mean(fit, "t2") == pytest.approx(float(active.min()))
 
 
 def test_observed_values_are_the_acquired_intensities(quick):
-    fit = quick.artifacts["fit"]
-    every = chapter.observed_values(fit, 0)
+    fit = quick.artifacts.fit
+    every = lessons.observed_values(fit, 0)
     assert every.size == int(fit.coverage[0].sum())
-    myo = chapter.observed_values(fit, 0, chapter.MYO_K)
+    myo = lessons.observed_values(fit, 0, MYO_K)
     assert 0 < myo.size < every.size
 
 
 def test_template_placement_gives_one_atlas_shift_per_slice():
-    settings = chapter.select("quick", chapter.BUDGETS, atlas_placement="template")
-    exp = chapter.make_experiment(settings, 0, torch.device("cpu"))
-    assert exp.atlas_init.shift.shape == (settings.n_slices, 2)
+    cfg = select("quick", chapter.BUDGETS, atlas_placement="template")
+    exp = experiment.make_experiment(cfg, 0, torch.device("cpu"))
+    assert exp.atlas_init.shift.shape == (cfg.n_slices, 2)
     assert exp.mask.sum() > 0
-    bad = chapter.select("quick", chapter.BUDGETS, atlas_placement="manual")
+    bad = select("quick", chapter.BUDGETS, atlas_placement="manual")
     with pytest.raises(ValueError, match="atlas_placement"):
-        chapter.make_experiment(bad, 0, torch.device("cpu"))
+        experiment.make_experiment(bad, 0, torch.device("cpu"))
 
 
 def test_the_true_transform_leaves_no_residual(quick):
-    exp, fit = quick.artifacts["experiment"], quick.artifacts["fit"]
-    truth = chapter.true_transform(exp.case, fit.transform.fixed)
-    assert chapter.residual_misalignment(truth, exp.case, exp.mask) == pytest.approx((0.0, 0.0))
+    exp, fit = quick.artifacts.experiment, quick.artifacts.fit
+    truth = experiment.true_transform(exp.case, fit.transform.fixed)
+    assert evaluation.residual_misalignment(truth, exp.case, exp.mask) == pytest.approx((0.0, 0.0))
     assert quick.metrics["residual_translation_px"] > 0.0
 
 
 def test_label_atlas_is_the_case_itself(quick):
-    settings = quick.artifacts["settings"]
-    labels = quick.artifacts["experiment"].case.common_labels
-    atlas, mask = chapter.label_atlas(settings, labels, torch.device("cpu"))
-    classes = chapter.tissue_classes(labels)
+    cfg = quick.settings
+    labels = quick.artifacts.experiment.case.common_labels
+    atlas, mask = experiment.label_atlas(cfg, labels, torch.device("cpu"))
+    classes = tissue_classes(labels)
     heart = classes > 0
     assert bool(mask.numpy()[heart].all())
-    assert chapter.myo_dice(labels, atlas.argmax(0)) > 0.9
+    assert evaluation.myo_dice(labels, atlas.argmax(0)) > 0.9

@@ -9,14 +9,14 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
+from zmic_lessons.mvmm.ascent import intensity_force
 from zmic_lessons.mvmm.atlas import probabilistic_atlas
+from zmic_lessons.mvmm.em_fused import em
 from zmic_lessons.mvmm.model import (
     MixtureParams,
     active_from_counts,
     e_step,
-    em,
     init_params,
-    intensity_force,
     log_likelihood,
     log_prior_from_atlas,
     m_step,

@@ -10,7 +10,7 @@ import torch
 
 from zmic_lessons.mvmm.atlas import probabilistic_atlas, roi_mask
 from zmic_lessons.mvmm.model import active_from_counts
-from zmic_lessons.mvmm.optimise import FitConfig, fit_mvmm
+from zmic_lessons.mvmm.optimise import FitConfig, FitStart, fit_mvmm
 from zmic_lessons.mvmm.transforms import StackRigid, rigid_coords
 
 SIZE, N_SLICES = 64, 2
@@ -113,7 +113,9 @@ def test_pull_back_to_sequence_space_inverts_the_transform():
         torch.tensor([True, False, False]),
     )  # fmt: skip
     config = FitConfig(n_iter=4, em_steps=3, reg_steps=0, smoothing=(0.0,), optimise_atlas=False)
-    fit = fit_mvmm(images, atlas, active, mask=mask, config=config, transform=transform)
+    fit = fit_mvmm(
+        images, atlas, active, mask=mask, config=config, start=FitStart(transform=transform)
+    )
     seg_seq = fit.segmentation_in_sequence(1).numpy()
     # the true labels of sequence 1 in its own space
     q = np.stack(np.mgrid[0:SIZE, 0:SIZE].astype(float), -1)

@@ -18,14 +18,15 @@ from zmic_lessons.mvmm.atlas import (
     shift_pixels,
     tissue_classes,
 )
-from zmic_lessons.mvmm.chapter import components
 from zmic_lessons.mvmm.model import active_from_counts
 from zmic_lessons.mvmm.placement import (
+    PlacementSearch,
     best_by_likelihood,
     place_atlas,
     scaled_affine,
     template_candidates,
 )
+from zmic_lessons.mvmm.settings import components
 from zmic_lessons.mvmm.transforms import AtlasAffine
 
 SIZE, N_SLICES = 64, 2
@@ -66,8 +67,8 @@ def test_known_scale_and_shift_are_recovered(atlas_case):
     # the likelihood alone prefers the larger atlas: why NCC filters the candidates first
     alone = best_by_likelihood(target[None], atlas, active(), [t for _, t in scored])
     assert alone.linear[0, 0] < truth.linear[0, 0]
-    found = place_atlas(target[None], atlas, template, active(), scales=(1.0, 1.12, 1.24),
-                        max_shift_px=12, margin_px=3)  # fmt: skip
+    search = PlacementSearch(scales=(1.0, 1.12, 1.24), max_shift_px=12, margin_px=3)
+    found = place_atlas(target[None], atlas, template, active(), search)
     torch.testing.assert_close(found.linear, truth.linear)
     torch.testing.assert_close(found.shift, truth.shift, atol=1e-5, rtol=0)
 
@@ -77,7 +78,9 @@ def test_atlas_from_another_case_lands_on_the_heart(atlas_case):
     target = simulate_case(4, size=SIZE, n_slices=N_SLICES, pixel_mm=3.0)
     image = torch.tensor(target.images["bssfp"])[None]
     truth = tissue_classes(target.labels) == MYO_K
-    placed = place_atlas(image, atlas, template, active(), max_shift_px=12, margin_px=3)
+    placed = place_atlas(
+        image, atlas, template, active(), PlacementSearch(max_shift_px=12, margin_px=3)
+    )
     before = dice(atlas.argmax(0).numpy() == MYO_K, truth)
     after = dice(placed.warp(atlas).argmax(0).numpy() == MYO_K, truth)
     print(f"prior myocardium Dice: centred {before:.3f}, placed {after:.3f}")

@@ -9,13 +9,13 @@ from torch import nn
 from zmic_lessons.core.training import fit
 from zmic_lessons.mvmm.regnet import (
     RegNet,
-    evaluate,
     fuse,
     fuse_with_noise,
     label_likelihood,
     majority_vote,
     mvmm_nll,
 )
+from zmic_lessons.mvmm.regnet_experiment import evaluate
 from zmic_lessons.nn.spatial import warp
 
 INTENSITY = torch.tensor([0.1, 0.8, 0.3, 0.6])  # background, LV blood, myocardium, RV blood

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..core.ops import one_hot
 from .transforms import gaussian_smooth2d
 
 #: MvMM tissue classes, in order.
@@ -36,11 +37,6 @@ def tissue_classes(labels: np.ndarray | Tensor) -> np.ndarray:
     return _LABEL_TO_CLASS[arr.astype(np.int64)]
 
 
-def one_hot(classes: Tensor, n_classes: int = len(CLASSES)) -> Tensor:
-    """``(K, *spatial)`` float one-hot of an integer class map."""
-    return F.one_hot(classes.long(), n_classes).movedim(-1, 0).float()
-
-
 def probabilistic_atlas(
     class_maps: list[np.ndarray] | np.ndarray,
     sigma: float = 2.0,
@@ -63,7 +59,7 @@ def probabilistic_atlas(
         raise ValueError("probabilistic_atlas needs at least one class map")
     acc = None
     for m in maps:
-        oh = one_hot(torch.as_tensor(np.asarray(m), device=device)).to(dtype)
+        oh = one_hot(torch.as_tensor(np.asarray(m), device=device), len(CLASSES), dim=0).to(dtype)
         acc = oh if acc is None else acc + oh
     atlas = gaussian_smooth2d(acc / len(maps), sigma)
     atlas = atlas.clamp_min(0) + floor

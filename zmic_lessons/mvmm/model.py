@@ -1,22 +1,50 @@
-"""The multivariate mixture model (MvMM; Zhuang, TPAMI 2019): densities, E/M steps, likelihood.
+"""The multivariate mixture model (MvMM; Zhuang, TPAMI 2019): the reference math.
 
-Notation (all tensors, any device, float32 or float64):
+Densities, the E-step, the M-step and the log-likelihood, written to be read beside the paper.
+The EM iteration the fit runs is the same arithmetic fused into one streaming pass
+(:func:`.em_fused.em`); a test pins the two together.
 
-- ``S`` sequences (e.g. bSSFP, T2, LGE), ``K`` tissue classes, ``C`` the largest number of
-  Gaussian components a (sequence, class) pair has; unused components are switched off by
-  ``active`` and carry ``tau = 0``.
-- ``J``: the sequences resampled into the common space, shape ``(S, *spatial)``; ``J[i](x)`` is
-  ``I_i(T_i(x))``.
-- ``coverage``: ``(S, *spatial)`` in {0, 1}; 0 where sequence ``i`` does not see ``x`` (outside its
-  field of view or a slice it lacks). Such a sequence is *marginalised* there (generalized MvMM).
-- ``log_prior``: ``(K, *spatial)``, ``log pi_k(x)`` from the atlas and the class weights.
-- ``mask``: ``(*spatial)`` region of interest ``m(x)`` in {0, 1} (or weights in [0, 1]).
-
-The model at a voxel ``x``::
+The model at a voxel ``x`` of the common space::
 
     p(I(x)) = sum_k pi_k(x) prod_i f_ik(J_i(x)) ** coverage_i(x)
     f_ik(v) = sum_c tau_ikc N(v; mu_ikc, var_ikc)
     LL      = sum_x m(x) log p(I(x))
+
+Paper symbol -> code name (all tensors, any device, float32 or float64):
+
+==========================  ===============================  ==================================
+paper                       code                             shape
+==========================  ===============================  ==================================
+``I_i``, ``T_i``            ``images[i]``, ``StackRigid``    ``(S, Z, H, W)`` (in :mod:`.optimise`)
+``I_i(T_i(x))``             ``J[i]``                         ``(S, *spatial)``
+``A_k(x)``                  ``atlas[k]``                     ``(K, *spatial)``
+``w_k``                     ``MixtureParams.w``              ``(K,)``
+``pi_k(x)``                 ``exp(log_prior[k])``            ``(K, *spatial)``
+``tau_ikc``                 ``MixtureParams.tau``            ``(S, K, C)``
+``mu_ikc``, ``sigma^2_ikc`` ``MixtureParams.mu``, ``.var``   ``(S, K, C)``
+``delta_i(x)``              ``coverage[i]``                  ``(S, *spatial)``
+``m(x)`` (ROI)              ``mask``                         ``(*spatial)``
+``gamma_k(x)``              ``Posteriors.gamma``             ``(K, *spatial)``
+``rho_ikc(x)``              ``Posteriors.rho``               ``(S, K, C, *spatial)``
+``LL``                      ``log_likelihood(...)``          scalar
+==========================  ===============================  ==================================
+
+``S`` sequences (bSSFP, T2, LGE), ``K`` tissue classes, ``C`` the largest number of Gaussian
+components a (sequence, class) pair has; unused components are switched off by ``active`` and
+carry ``tau = 0``. ``coverage`` is 0 where sequence ``i`` does not see ``x`` (outside its field
+of view or a slice it lacks): that sequence is *marginalised* there (generalized MvMM).
+
+E-step (:func:`e_step`)::
+
+    gamma_k(x) = pi_k(x) prod_i f_ik(J_i(x))**delta_i(x) / p(I(x))
+    rho_ikc(x) = tau_ikc N(J_i(x); mu_ikc, var_ikc) / f_ik(J_i(x))
+
+M-step (:func:`m_step`), with ``r_ikc(x) = m(x) delta_i(x) gamma_k(x) rho_ikc(x)``::
+
+    tau_ikc = sum_x r_ikc / sum_x sum_c r_ikc
+    mu_ikc  = sum_x r_ikc J_i / sum_x r_ikc
+    var_ikc = max(sum_x r_ikc (J_i - mu_ikc)**2 / sum_x r_ikc, var_floor)
+    w_k     = sum_x m gamma_k / sum_x m A_k / sum_l w_l A_l      (minorise-maximise)
 
 Everything is computed in the log domain (max-shifted log-sum-exp), so there is no clamping inside
 a logarithm and EM is exactly monotone (see ``tests/test_mvmm_model.py``).
@@ -25,8 +53,7 @@ a logarithm and EM is exactly monotone (see ``tests/test_mvmm_model.py``).
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -219,22 +246,6 @@ def component_log_density(J: Tensor, params: MixtureParams) -> Tensor:
     a, b = _component_constants(params)
     log_comp = _log_comp(_standardised(J.flatten(1), params.mu, a), b, in_place=False)
     return log_comp.reshape(log_comp.shape[:3] + J.shape[1:])
-
-
-def class_log_likelihood(
-    J: Tensor, params: MixtureParams, coverage: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
-    """``sum_i coverage_i(x) log f_ik(J_i(x))`` and the component log densities.
-
-    Returns:
-        ``(log p(I(x) | k) of shape (K, *spatial), component log densities (S, K, C, *spatial))``.
-    """
-    log_comp = component_log_density(J, params)
-    m, _, s = _component_sums(log_comp, in_place=False)
-    log_f = m + s.log()  # (S, K, *spatial)
-    if coverage is not None:
-        log_f = log_f * coverage.to(log_f.dtype)[:, None]
-    return log_f.sum(dim=0), log_comp
 
 
 def log_prior_from_atlas(atlas: Tensor, w: Tensor) -> Tensor:
@@ -456,151 +467,6 @@ def init_params(
     return MixtureParams(w=w, tau=tau, mu=mu, var=var_c.clone(), active=active)
 
 
-# The fused CPU EM iteration streams over chunks of voxels whose temporaries are views of one
-# scratch buffer, kept per thread and dtype across calls: the chunk stays in cache, and no call
-# touches fresh pages (which, on a CPU, costs more than EM's arithmetic). On other devices the
-# whole volume is one chunk in a buffer of the call's own.
-_CHUNK_VOXELS = 8192
-_SCRATCH = threading.local()
-
-
-def _workspace(numel: int, like: Tensor) -> Tensor:
-    """A flat scratch tensor of ``numel`` elements (contents undefined)."""
-    if like.device.type != "cpu":
-        return like.new_empty(numel)
-    buffers: dict[torch.dtype, Tensor] = _SCRATCH.__dict__.setdefault("buffers", {})
-    buf = buffers.get(like.dtype)
-    if buf is None or buf.numel() < numel:
-        buf = buffers[like.dtype] = like.new_empty(numel)
-    return buf[:numel]
-
-
-def _em_sums(
-    jf: Tensor,
-    af: Tensor,
-    cf: Tensor | None,
-    mf: Tensor | None,
-    params: MixtureParams,
-    update_weights: bool,
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Log-likelihood and M-step sufficient statistics at ``params``, accumulated over chunks.
-
-    Args:
-        jf: ``(S, N)``; af: atlas ``(K, N)``; cf: coverage ``(S, N)``; mf: mask ``(N,)``.
-        update_weights: Also accumulate the class-weight sums.
-
-    Returns:
-        ``ll``; ``(sum r, sum r z, sum r z^2)`` of shape ``(3, S, K, C)`` with
-        ``r = m c_i gamma_k rho_ikc`` and ``z = a (J - mu)``; ``(sum m gamma_k,
-        sum m A_k / sum_l w_l A_l)`` of shape ``(2, K)`` (``None`` without ``update_weights``).
-    """
-    n_seq, n_cls, n_comp = params.shape
-    a, b = _component_constants(params)
-    mu4, a4, b4 = params.mu[..., None], a[..., None], b[..., None]
-    w = params.w.to(jf.dtype)
-    log_w = w.log()[:, None]
-    fmin = torch.finfo(jf.dtype).min
-    one = jf.new_ones(())
-    n_all = jf.shape[1]
-    size = max(1, min(n_all, _CHUNK_VOXELS) if jf.device.type == "cpu" else n_all)
-    sk, skc = (n_seq, n_cls), (n_seq, n_cls, n_comp)
-    k1, one_row = (n_cls,), (1,)
-    shapes = [skc, skc, (*sk, 1), sk, k1, k1, k1, one_row, one_row, (), ()]
-    per_voxel = [math.prod(shape) for shape in shapes]
-    flat = _workspace(sum(per_voxel) * size, jf)
-    ll = jf.new_zeros(())
-    moments = jf.new_zeros((3, *skc))
-    weight_sums = jf.new_zeros((2, n_cls))
-    for lo in range(0, n_all, size):
-        n = min(size, n_all - lo)
-        parts = flat[: sum(per_voxel) * n].split([p * n for p in per_voxel])
-        z_, e_, mx_, s_, big_l, prod_s, lp, shift, total, norm, tmp = (
-            part.view(*shape, n) for part, shape in zip(parts, shapes, strict=True)
-        )
-        j, atlas = jf[:, lo : lo + n], af[:, lo : lo + n]
-        cov = None if cf is None else cf[:, None, lo : lo + n]
-        msk = None if mf is None else mf[lo : lo + n]
-        # E-step, as e_step: components, then sequences, then classes.
-        z = torch.sub(j[:, None, None], mu4, out=z_).mul_(a4)
-        e = torch.mul(z, z, out=e_).sub_(b4).neg_()  # log tau + log N
-        mx = torch.amax(e, 2, keepdim=True, out=mx_).clamp_min_(fmin)
-        s = torch.sum(e.sub_(mx).exp_(), 2, out=s_)
-        m = mx.squeeze(2)
-        if cov is None:
-            torch.sum(m, 0, out=big_l)
-            torch.prod(s, 0, out=prod_s)
-        elif cov.dtype == torch.bool:
-            torch.sum(m.mul_(cov), 0, out=big_l)
-            torch.prod(torch.where(cov, s, one, out=m), 0, out=prod_s)
-        else:
-            torch.sum(m.mul_(cov), 0, out=big_l)
-            torch.prod(torch.pow(s, cov, out=m), 0, out=prod_s)
-        torch.mv(atlas.t(), w, out=norm)  # sum_l w_l A_l(x)
-        log_prior = torch.log(atlas, out=lp).add_(log_w).sub_(torch.log(norm, out=tmp))
-        t = big_l.add_(log_prior)
-        torch.amax(t, 0, keepdim=True, out=shift).clamp_min_(fmin)
-        q = t.sub_(shift).exp_().mul_(prod_s)
-        torch.sum(q, 0, keepdim=True, out=total)
-        ll_x = torch.log(total, out=tmp[None]).add_(shift)[0]
-        ll += ll_x.sum() if msk is None else torch.dot(ll_x, msk)
-        gamma = q.div_(total)
-        # M-step statistics: r = gamma rho (weighted) overwrites exp(log_comp - m).
-        g = s.reciprocal_().mul_(gamma)
-        if cov is not None:
-            g.mul_(cov)
-        if msk is not None:
-            g.mul_(msk)
-        r = e.mul_(g[:, :, None])
-        moments[0] += r.sum(-1)
-        moments[1] += r.mul_(z).sum(-1)
-        moments[2] += r.mul_(z).sum(-1)
-        if update_weights:
-            inv = norm.reciprocal_() if msk is None else norm.reciprocal_().mul_(msk)
-            weight_sums[0] += gamma.sum(1) if msk is None else torch.mv(gamma, msk)
-            weight_sums[1] += torch.mv(atlas, inv)
-    return ll, moments, weight_sums if update_weights else None
-
-
-def em(
-    J: Tensor,
-    params: MixtureParams,
-    atlas: Tensor,
-    coverage: Tensor | None = None,
-    mask: Tensor | None = None,
-    n_iter: int = 1,
-    var_floor: float = 1e-4,
-    update_weights: bool = True,
-) -> tuple[MixtureParams, list[float]]:
-    """``n_iter`` EM iterations with the transforms (hence ``J`` and ``atlas``) fixed.
-
-    The iteration of :func:`e_step` then :func:`m_step`, fused: it streams over chunks of
-    voxels and keeps only their sufficient statistics; the M-step's responsibilities overwrite
-    the E-step's component terms in place.
-
-    Returns:
-        The new parameters and the log-likelihood *before* each iteration (non-decreasing).
-    """
-    _check_sequences(J, params, atlas)
-    history: list[float] = []
-    with torch.no_grad():
-        jf, af = J.flatten(1), atlas.flatten(1).to(J.dtype)
-        cf = _flat(coverage, 1)
-        mf = None if mask is None else mask.flatten().to(J.dtype)
-        for _ in range(n_iter):
-            ll, moments, weight_sums = _em_sums(jf, af, cf, mf, params, update_weights)
-            history.append(float(ll))
-            a, _ = _component_constants(params)
-            tau, mu, var = _component_update(*moments, a, params, var_floor)
-            w = params.w if weight_sums is None else _weights_from_sums(*weight_sums)
-            params = MixtureParams(w=w, tau=tau, mu=mu, var=var, active=params.active)
-    return params, history
-
-
-def hard_segmentation(gamma: Tensor) -> Tensor:
-    """``argmax_k gamma_k(x)``: ``(*spatial)`` long labels in class order."""
-    return gamma.argmax(0)
-
-
 def bright_component_map(
     post: Posteriors, params: MixtureParams, sequence: int, tissue: int, threshold: float = 0.5
 ) -> Tensor:
@@ -617,39 +483,3 @@ def bright_component_map(
     c_star = int(mu.argmax())
     prob = post.gamma[tissue] * post.rho[sequence, tissue, c_star]
     return prob > threshold
-
-
-def with_weights(params: MixtureParams, w: Tensor) -> MixtureParams:
-    """A copy of ``params`` with new class weights."""
-    return replace(params, w=w)
-
-
-def intensity_force(
-    J: Tensor,
-    post: Posteriors,
-    params: MixtureParams,
-    coverage: Tensor | None = None,
-    mask: Tensor | None = None,
-) -> Tensor:
-    """``dLL/dJ_i(x) = m(x) c_i(x) sum_k gamma_k sum_c rho_ikc (mu_ikc - J_i(x)) / var_ikc``.
-
-    Multiplied by the image gradient at ``T_i(x)`` this is the posterior-weighted force that
-    pulls every sample towards the mean of the component that explains it (mvmm.md, 1.5).
-
-    Returns:
-        ``(S, *spatial)``.
-    """
-    n = J.ndim - 1
-    mu = _expand(params.mu, n)
-    var = _expand(params.var, n)
-    pull = torch.where(
-        _expand(params.active, n),
-        post.rho * (mu - J[:, None, None]) / var,
-        torch.zeros((), dtype=J.dtype),
-    )
-    force = (post.gamma[None] * pull.sum(2)).sum(1)
-    if coverage is not None:
-        force = force * coverage.to(J.dtype)
-    if mask is not None:
-        force = force * mask.to(J.dtype)[None]
-    return force

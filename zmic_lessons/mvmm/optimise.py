@@ -21,11 +21,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .ascent import AscentState, transform_ascent
+from .em_fused import em
 from .model import (
     MixtureParams,
     Posteriors,
     e_step,
-    em,
     init_params,
     log_likelihood,
     log_prior_from_atlas,
@@ -190,81 +191,6 @@ def bounding_region(mask: Tensor, margin: int = 2) -> Region:
     return y0, x0, y1 - y0, x1 - x0
 
 
-@dataclass
-class AscentState:
-    """Memory of :func:`transform_ascent` between calls.
-
-    Attributes:
-        step: Current step length (pixels).
-        sq: Running mean of the squared gradients (in pixel units), one tensor per parameter.
-    """
-
-    step: float
-    sq: list[Tensor] | None = None
-
-
-def transform_ascent(
-    objective: Callable[[], Tensor],
-    tensors: list[Tensor],
-    scales: list[float],
-    state: AscentState,
-    max_step_px: float,
-    n_steps: int,
-    max_halvings: int = 6,
-    decay: float = 0.8,
-) -> float:
-    """Backtracking, diagonally preconditioned gradient ascent (modifies ``tensors`` in place).
-
-    Each parameter is measured in pixels (``scales``: units per pixel, e.g. 1 / radius for an
-    angle) and its gradient is divided by the root of its running mean square (RMSprop
-    without momentum). The preconditioner is positive, so the direction is an ascent
-    direction, and a step is kept only if the objective increases: the objective never
-    decreases, whatever the conditioning of rotations against translations.
-
-    Returns:
-        The final objective value; ``state`` holds the step to start from next time.
-    """
-    for t in tensors:
-        t.requires_grad_(True)
-    value = objective()
-    for _ in range(n_steps):
-        grads = [g * s for g, s in zip(torch.autograd.grad(value, tensors), scales, strict=True)]
-        # restart the running mean when the parameters change (e.g. a refined control grid)
-        if state.sq is None or [q.shape for q in state.sq] != [g.shape for g in grads]:
-            state.sq = [g * g for g in grads]
-        else:
-            state.sq = [
-                decay * q + (1 - decay) * g * g for q, g in zip(state.sq, grads, strict=True)
-            ]
-        directions = [
-            g / (q.sqrt() + 1e-12) * s for g, q, s in zip(grads, state.sq, scales, strict=True)
-        ]
-        if not any(bool((g != 0).any()) for g in grads):
-            break
-        old = [t.detach().clone() for t in tensors]
-        accepted = False
-        for _ in range(max_halvings):
-            with torch.no_grad():
-                for t, o, d in zip(tensors, old, directions, strict=True):
-                    t.copy_(o + state.step * d)
-            trial = objective()
-            if float(trial.detach()) > float(value.detach()):
-                value = trial
-                state.step = min(state.step * 1.5, max_step_px)
-                accepted = True
-                break
-            state.step *= 0.5
-        if not accepted:
-            with torch.no_grad():
-                for t, o in zip(tensors, old, strict=True):
-                    t.copy_(o)
-            break
-    state.step = max(state.step, 1e-3)
-    for t in tensors:
-        t.requires_grad_(False)
-    return float(value.detach())
-
-
 def atlas_gem_step(
     gamma: Tensor,
     atlas: Tensor,
@@ -272,9 +198,7 @@ def atlas_gem_step(
     w: Tensor,
     mask: Tensor,
     region: Region,
-    bending: float,
-    n_steps: int,
-    lr_px: float,
+    config: FitConfig,
     marginal: Callable[[], Tensor],
 ) -> float:
     """Generalized-EM step on the atlas transform (modifies ``atlas_transform`` in place).
@@ -282,14 +206,17 @@ def atlas_gem_step(
     With the posteriors ``gamma`` of the E-step fixed, the atlas part of the EM auxiliary
     function is ``Q(theta) = sum_x m(x) sum_k gamma_k(x) log pi_k(A_theta(x))``; its gradient at
     the current ``theta`` equals that of the marginal LL, and raising ``Q`` raises LL (the EM
-    inequality). ``Q`` needs only the atlas warp, not the images, so it is cheap: ``n_steps``
-    Adam steps (learning rate ``lr_px`` pixels) on ``Q / n - bending * BE`` over the shift and
-    the control grid. The step is kept only if the marginal objective ``marginal()`` (``LL / n
-    - bending * BE``) increases, else the transform is restored: the fit stays monotone.
+    inequality). ``Q`` needs only the atlas warp, not the images, so it is cheap:
+    ``config.atlas_gem_steps`` Adam steps (learning rate ``config.atlas_lr_px`` pixels) on
+    ``Q / n - atlas_bending * BE`` over the shift and the control grid. The step is kept only if
+    the marginal objective ``marginal()`` (``LL / n - atlas_bending * BE``) increases, else the
+    transform is restored: the fit stays monotone.
 
     Args:
         gamma: ``(K, Z, H', W')`` posteriors on ``region``; atlas: ``(K, Z, H, W)``;
         w: class weights ``(K,)``; mask: ``(Z, H', W')``.
+        config: The fit's configuration (``atlas_gem_steps``, ``atlas_lr_px``,
+            ``atlas_bending``).
         marginal: Evaluates the marginal objective at the current transform (no grad needed).
 
     Returns:
@@ -305,12 +232,12 @@ def atlas_gem_step(
     weights = gamma.detach() * mask[None]
     for t in tensors:
         t.requires_grad_(True)
-    opt = torch.optim.Adam(tensors, lr=lr_px)
-    for _ in range(n_steps):
+    opt = torch.optim.Adam(tensors, lr=config.atlas_lr_px)
+    for _ in range(config.atlas_gem_steps):
         opt.zero_grad()
         log_prior = log_prior_from_atlas(atlas_transform.warp(atlas, region), w)
-        q = (weights * log_prior).sum() / n_vox - bending * atlas_transform.bending_energy()
-        (-q).backward()
+        q = (weights * log_prior).sum() / n_vox
+        (-(q - config.atlas_bending * atlas_transform.bending_energy())).backward()
         opt.step()
     for t in tensors:
         t.requires_grad_(False)
@@ -324,6 +251,172 @@ def atlas_gem_step(
     return after
 
 
+@dataclass(frozen=True)
+class FitStart:
+    """Where :func:`fit_mvmm` starts (each ``None``: its default).
+
+    Attributes:
+        transform: Sequence transforms (default: identity, ``reference`` fixed).
+        atlas_transform: Atlas transform (default: identity).
+        params: ``Theta`` (default: prior-weighted moments, :func:`~.model.init_params`).
+        reference: Sequence that defines the common space (kept at the identity).
+    """
+
+    transform: StackRigid | None = None
+    atlas_transform: AtlasAffine | None = None
+    params: MixtureParams | None = None
+    reference: int = 0
+
+
+@dataclass
+class _Problem:
+    """The fixed part of a fit: atlas, components, coverage and ROI on the fitted window."""
+
+    atlas: Tensor
+    active: Tensor
+    slice_coverage: Tensor
+    mask: Tensor
+    region: Region
+    config: FitConfig
+    fine_grid: int
+    coarse_grid: int
+
+
+@dataclass
+class _State:
+    """What a fit changes: transforms, parameters, the ascent's memory and the records."""
+
+    transform: StackRigid
+    atlas_transform: AtlasAffine
+    params: MixtureParams | None
+    ascent: AscentState
+    history: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
+    iteration: int = 0
+
+
+def _setup(
+    images: Tensor,
+    atlas: Tensor,
+    active: Tensor,
+    slice_coverage: Tensor | None,
+    mask: Tensor | None,
+    config: FitConfig,
+    start: FitStart,
+) -> tuple[_Problem, _State]:
+    """Check shapes, crop the ROI's bounding box, and start the transforms and parameters."""
+    s, z, h, w = images.shape
+    device, dtype = images.device, images.dtype
+    if atlas.shape[1:] != (z, h, w):
+        raise ValueError(f"atlas {tuple(atlas.shape)} does not match the images {(s, z, h, w)}")
+    if slice_coverage is None:
+        slice_coverage = torch.ones(s, z, dtype=torch.bool, device=device)
+    if mask is None:
+        mask = torch.ones(z, h, w, device=device, dtype=dtype)
+    region = bounding_region(mask)
+    y0, x0, hh, ww = region
+    fine = config.atlas_grid if config.optimise_atlas else 0
+    problem = _Problem(
+        atlas, active, slice_coverage.to(device=device, dtype=torch.bool),
+        mask[..., y0 : y0 + hh, x0 : x0 + ww].to(dtype), region, config, fine,
+        config.atlas_coarse_grid if fine > 0 else 0,
+    )  # fmt: skip
+    transform = start.transform or StackRigid.identity(s, z, start.reference, device, dtype)
+    atlas_transform = (start.atlas_transform or AtlasAffine.identity(device, dtype)).clone()
+    if fine > 0:
+        atlas_transform = atlas_transform.with_control_grid(z, problem.coarse_grid or fine)
+    state = _State(
+        transform.clone(), atlas_transform, start.params, AscentState(step=config.step_px)
+    )
+    return problem, state
+
+
+def _atlas_gem(p: _Problem, st: _State, j: Tensor, coverage: Tensor, prior: Tensor) -> None:
+    """The atlas's generalized-EM step at the current posteriors (:func:`atlas_gem_step`)."""
+    params, mask, n_vox = st.params, p.mask, float(p.mask.sum())
+    assert params is not None
+    with torch.no_grad():
+        post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+
+    def marginal(at=st.atlas_transform) -> Tensor:
+        pri = at.warp(p.atlas, p.region)
+        ll = log_likelihood(j, params, log_prior_from_atlas(pri, params.w), coverage, mask)
+        return ll / n_vox - p.config.atlas_bending * at.bending_energy()
+
+    atlas_gem_step(
+        post.gamma, p.atlas, st.atlas_transform, params.w, mask, p.region, p.config, marginal
+    )
+
+
+def _ascent_tensors(p: _Problem, st: _State) -> tuple[list[Tensor], list[float]]:
+    """The tensors the transform ascent moves and their units per pixel."""
+    tensors: list[Tensor] = []
+    scales: list[float] = []
+    if p.config.register:
+        tensors += st.transform.parameters()
+        scales += [1.0 / p.config.radius_px, 1.0]
+    if p.config.optimise_atlas and p.config.atlas_gem_steps == 0:
+        tensors += [st.atlas_transform.shift]
+        scales += [1.0]
+        if st.atlas_transform.control is not None:
+            tensors += [st.atlas_transform.control]
+            scales += [1.0]
+    return tensors, scales
+
+
+def _transform_step(p: _Problem, st: _State, smoothed: Tensor, coverage: Tensor) -> float | None:
+    """``reg_steps`` of ascent on the transforms with ``Theta`` frozen; ``None`` if none moved.
+
+    The coverage is frozen during the step: letting samples leave the field of view would make
+    LL jump (a voxel dropping out is marginalised), which the ascent would exploit.
+    """
+    tensors, scales = _ascent_tensors(p, st)
+    if not tensors or p.config.reg_steps <= 0:
+        return None
+    assert st.params is not None
+    frozen, n_vox, at = st.params.detach(), float(p.mask.sum()), st.atlas_transform
+
+    def objective() -> Tensor:
+        jj, _, pri = _resample(smoothed, p.atlas, st.transform, at, p.slice_coverage, p.region)
+        ll = log_likelihood(jj, frozen, log_prior_from_atlas(pri, frozen.w), coverage, p.mask)
+        return ll / n_vox - p.config.atlas_bending * at.bending_energy()
+
+    cfg = p.config
+    value = transform_ascent(objective, tensors, scales, st.ascent, cfg.max_step_px, cfg.reg_steps)
+    return value * n_vox
+
+
+def _outer_iteration(p: _Problem, st: _State, smoothed: Tensor, level: int, sigma: float):
+    """One outer iteration: resample, EM, the atlas's GEM step, the transform ascent, records."""
+    cfg = p.config
+    with torch.no_grad():
+        j, coverage, prior = _resample(
+            smoothed, p.atlas, st.transform, st.atlas_transform, p.slice_coverage, p.region
+        )
+        if st.params is None:
+            st.params = init_params(j, prior, p.active, coverage, p.mask, 1.0, cfg.var_floor)
+    st.params, trace = em(
+        j, st.params, prior, coverage, p.mask, cfg.em_steps, cfg.var_floor, cfg.update_weights
+    )
+    with torch.no_grad():
+        log_prior = log_prior_from_atlas(prior, st.params.w)
+        ll_em = float(log_likelihood(j, st.params, log_prior, coverage, p.mask))
+    if cfg.optimise_atlas and cfg.atlas_gem_steps > 0:
+        _atlas_gem(p, st, j, coverage, prior)
+    ll = _transform_step(p, st, smoothed, coverage)
+    record = {
+        "iteration": st.iteration, "level": level, "sigma": sigma, "ll_em": ll_em,
+        "ll": ll_em if ll is None else ll, "ll_trace": trace, "step_px": st.ascent.step,
+    }  # fmt: skip
+    st.history.append(record)
+    if cfg.snapshot_every and st.iteration % cfg.snapshot_every == 0:
+        with torch.no_grad():
+            post = e_step(j, st.params, log_prior, coverage, p.mask)
+        st.snapshots.append((st.iteration, {"gamma": post.gamma.clone(), "J": j.clone()}))
+    st.iteration += 1
+    return record
+
+
 def fit_mvmm(
     images: Tensor,
     atlas: Tensor,
@@ -332,10 +425,7 @@ def fit_mvmm(
     slice_coverage: Tensor | None = None,
     mask: Tensor | None = None,
     config: FitConfig = FitConfig(),
-    transform: StackRigid | None = None,
-    atlas_transform: AtlasAffine | None = None,
-    params: MixtureParams | None = None,
-    reference: int = 0,
+    start: FitStart = FitStart(),
     callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> MvMMFit:
     """Fit an MvMM to ``S`` stacks: EM for ``Theta`` alternating with ascent on ``Phi``.
@@ -347,154 +437,43 @@ def fit_mvmm(
         slice_coverage: Which slices each sequence has, bool ``(S, Z)`` (default: all).
         mask: ROI ``(Z, H, W)`` (default: everywhere). Only its bounding box is fitted.
         config: :class:`FitConfig`.
-        transform: Initial sequence transforms (default: identity, ``reference`` fixed).
-        atlas_transform: Initial atlas transform (default: identity).
-        params: Initial ``Theta`` (default: prior-weighted moments).
-        reference: Sequence that defines the common space (kept at the identity).
+        start: Initial transforms and parameters (:class:`FitStart`).
         callback: Called after every outer iteration with the history record.
 
     Returns:
         :class:`MvMMFit`.
     """
-    s, z, h, w = images.shape
-    device, dtype = images.device, images.dtype
-    if atlas.shape[1:] != (z, h, w):
-        raise ValueError(f"atlas {tuple(atlas.shape)} does not match the images {(s, z, h, w)}")
-    if slice_coverage is None:
-        slice_coverage = torch.ones(s, z, dtype=torch.bool, device=device)
-    slice_coverage = slice_coverage.to(device=device, dtype=torch.bool)
-    if mask is None:
-        mask = torch.ones(z, h, w, device=device, dtype=dtype)
-    region = bounding_region(mask)
-    y0, x0, hh, ww = region
-    mask = mask[..., y0 : y0 + hh, x0 : x0 + ww].to(dtype)
-    transform = (
-        StackRigid.identity(s, z, reference, device, dtype) if transform is None else transform
-    ).clone()
-    atlas_transform = (
-        AtlasAffine.identity(device, dtype) if atlas_transform is None else atlas_transform
-    ).clone()
-    fine_grid = config.atlas_grid if config.optimise_atlas else 0
-    coarse_grid = config.atlas_coarse_grid if fine_grid > 0 else 0
-    if fine_grid > 0:
-        atlas_transform = atlas_transform.with_control_grid(z, coarse_grid or fine_grid)
-    scales = [1.0 / config.radius_px, 1.0]
-    history: list[dict[str, Any]] = []
-    snapshots: list[tuple[int, dict[str, Tensor]]] = []
-    iteration = 0
-    state = AscentState(step=config.step_px)
+    p, st = _setup(images, atlas, active, slice_coverage, mask, config, start)
     levels = config.smoothing or (0.0,)
     for level, (sigma, n_level) in enumerate(
         zip(levels, _split(config.n_iter, len(levels)), strict=True)
     ):
         smoothed = gaussian_smooth2d(images, sigma)
-        if coarse_grid and level == len(levels) - 1:
-            atlas_transform = atlas_transform.refined(fine_grid)
+        if p.coarse_grid and level == len(levels) - 1:
+            st.atlas_transform = st.atlas_transform.refined(p.fine_grid)
         for _ in range(n_level):
-            with torch.no_grad():
-                j, coverage, prior = _resample(
-                    smoothed, atlas, transform, atlas_transform, slice_coverage, region
-                )
-                if params is None:
-                    params = init_params(j, prior, active, coverage, mask, 1.0, config.var_floor)
-            params, trace = em(
-                j,
-                params,
-                prior,
-                coverage,
-                mask,
-                config.em_steps,
-                config.var_floor,
-                config.update_weights,
-            )
-            with torch.no_grad():
-                ll_em = float(
-                    log_likelihood(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
-                )
-            ll = ll_em
-            tensors: list[Tensor] = []
-            tensor_scales: list[float] = []
-            if config.register:
-                tensors += transform.parameters()
-                tensor_scales += scales
-            if config.optimise_atlas and config.atlas_gem_steps > 0:
-                n_vox = float(mask.sum())
-                with torch.no_grad():
-                    post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
-
-                def marginal(
-                    params=params, j=j, cov=coverage, n_vox=n_vox, at=atlas_transform
-                ) -> Tensor:
-                    pri = at.warp(atlas, region)
-                    ll = log_likelihood(j, params, log_prior_from_atlas(pri, params.w), cov, mask)
-                    return ll / n_vox - config.atlas_bending * at.bending_energy()
-
-                atlas_gem_step(
-                    post.gamma, atlas, atlas_transform, params.w, mask, region,
-                    config.atlas_bending, config.atlas_gem_steps, config.atlas_lr_px, marginal,
-                )  # fmt: skip
-            elif config.optimise_atlas:
-                tensors += [atlas_transform.shift]
-                tensor_scales += [1.0]
-                if atlas_transform.control is not None:
-                    tensors += [atlas_transform.control]
-                    tensor_scales += [1.0]
-            if tensors and config.reg_steps > 0:
-                frozen = params.detach()
-                n_vox = float(mask.sum())
-
-                # The coverage is frozen during the step: letting samples leave the field of view
-                # would make LL jump (a voxel dropping out is marginalised), which the ascent
-                # would exploit.
-                def objective(
-                    frozen=frozen, smoothed=smoothed, n_vox=n_vox, cov=coverage, at=atlas_transform
-                ) -> Tensor:
-                    jj, _, pri = _resample(smoothed, atlas, transform, at, slice_coverage, region)
-                    log_prior = log_prior_from_atlas(pri, frozen.w)
-                    ll = log_likelihood(jj, frozen, log_prior, cov, mask) / n_vox
-                    return ll - config.atlas_bending * at.bending_energy()
-
-                ll_norm = transform_ascent(
-                    objective, tensors, tensor_scales, state, config.max_step_px, config.reg_steps
-                )
-                ll = ll_norm * n_vox
-            record = {
-                "iteration": iteration,
-                "level": level,
-                "sigma": sigma,
-                "ll_em": ll_em,
-                "ll": ll,
-                "ll_trace": trace,
-                "step_px": state.step,
-            }
-            history.append(record)
-            if config.snapshot_every and iteration % config.snapshot_every == 0:
-                with torch.no_grad():
-                    post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
-                snapshots.append((iteration, {"gamma": post.gamma.clone(), "J": j.clone()}))
+            record = _outer_iteration(p, st, smoothed, level, sigma)
             if callback is not None:
                 callback(record)
-            iteration += 1
-        state.step = max(state.step, config.step_px * 0.5)
-    assert params is not None
+        st.ascent.step = max(st.ascent.step, config.step_px * 0.5)
+    return _finish(p, st, smoothed, images.shape[1:])
+
+
+def _finish(p: _Problem, st: _State, smoothed: Tensor, full_shape) -> MvMMFit:
+    """The final E-step at the last level's resampling, packed as an :class:`MvMMFit`."""
+    assert st.params is not None
     with torch.no_grad():
         j, coverage, prior = _resample(
-            smoothed, atlas, transform, atlas_transform, slice_coverage, region
+            smoothed, p.atlas, st.transform, st.atlas_transform, p.slice_coverage, p.region
         )
-        post = e_step(j, params, log_prior_from_atlas(prior, params.w), coverage, mask)
+        log_prior = log_prior_from_atlas(prior, st.params.w)
+        post = e_step(j, st.params, log_prior, coverage, p.mask)
     return MvMMFit(
-        params=params,
-        posteriors=post,
-        transform=transform,
-        atlas_transform=atlas_transform,
-        J=j,
-        coverage=coverage,
-        prior=prior,
-        region=region,
-        full_shape=(z, h, w),
-        history=history,
-        snapshots=snapshots,
-    )
+        params=st.params, posteriors=post, transform=st.transform,
+        atlas_transform=st.atlas_transform, J=j, coverage=coverage, prior=prior,
+        region=p.region, full_shape=tuple(full_shape), history=st.history,
+        snapshots=st.snapshots,
+    )  # fmt: skip
 
 
 def to_sequence_space(gamma: Tensor, transform: StackRigid, index: int) -> Tensor:

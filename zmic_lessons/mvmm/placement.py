@@ -23,12 +23,15 @@ atlas image; the MvMM chapter keeps it as ``Settings.atlas_placement="grid"`` fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .atlas import roi_mask
-from .model import em, init_params, log_likelihood, log_prior_from_atlas
+from .em_fused import em
+from .model import init_params, log_likelihood, log_prior_from_atlas
 from .transforms import AtlasAffine
 
 #: Scales (target heart size / atlas heart size) tried by :func:`place_atlas`.
@@ -147,18 +150,49 @@ def best_by_likelihood(
     return candidates[best].clone()
 
 
+@dataclass(frozen=True)
+class PlacementSearch:
+    """Extent of :func:`place_atlas`'s searches.
+
+    Attributes:
+        scales: Atlas sizes tried (see :func:`scaled_affine`).
+        max_shift_px: Largest shift in each direction (pixels).
+        margin_px: Margin around the atlas's heart where NCC is measured (pixels).
+        ncc_margin: Candidates whose NCC is lower than the best by more than this are dropped
+            before the likelihood chooses.
+        refine_px: Half-width of the final likelihood grid of shifts (step ``pool``; 0: none).
+        pool: Downsampling of both searches.
+    """
+
+    scales: tuple[float, ...] = DEFAULT_SCALES
+    max_shift_px: float = 24.0
+    margin_px: int = 6
+    ncc_margin: float = 0.05
+    refine_px: float = 4.0
+    pool: int = 2
+
+
+def _refine(
+    image: Tensor, atlas: Tensor, active: Tensor, best: AtlasAffine, search: PlacementSearch
+) -> AtlasAffine:
+    """The best of a likelihood grid of shifts (step ``pool``) around ``best``."""
+    offsets = torch.arange(-search.refine_px, search.refine_px + 1e-6, float(search.pool))
+    to_atlas = torch.eye(2).to(image) + best.linear  # common-space pixels -> atlas pixels
+    local = []
+    for dy in offsets.tolist():
+        for dx in offsets.tolist():
+            cand = best.clone()
+            cand.shift -= to_atlas @ torch.tensor([dy, dx]).to(image)  # content moves by (dy, dx)
+            local.append(cand)
+    return best_by_likelihood(image, atlas, active, local, pool=search.pool)
+
+
 def place_atlas(
     image: Tensor,
     atlas: Tensor,
     template: Tensor,
     active: Tensor,
-    *,
-    scales: tuple[float, ...] = DEFAULT_SCALES,
-    max_shift_px: float = 24.0,
-    margin_px: int = 6,
-    ncc_margin: float = 0.05,
-    refine_px: float = 4.0,
-    pool: int = 2,
+    search: PlacementSearch = PlacementSearch(),
 ) -> AtlasAffine:
     """Place the atlas: NCC proposes a shift per scale, the MvMM likelihood picks the scale.
 
@@ -166,35 +200,22 @@ def place_atlas(
         image: ``(1, Z, H, W)`` reference stack.
         atlas: ``(K, Z, H, W)`` probabilistic atlas; template: ``(Z, H, W)`` its mean image.
         active: ``(1, K, C)`` components used for the likelihood score.
-        scales: Sizes tried; max_shift_px: largest shift (pixels).
-        margin_px: Margin around the atlas's heart where NCC is measured (pixels).
-        ncc_margin: Candidates whose NCC is lower than the best by more than this are dropped
-            before the likelihood chooses.
-        refine_px: Half-width of the final likelihood grid of shifts (step ``pool``; 0: none).
-        pool: Downsampling of both searches.
+        search: Scales, shift range, NCC margin, refinement and downsampling.
 
     Returns:
         The initial :class:`AtlasAffine` for :func:`~.optimise.fit_mvmm`.
     """
-    region = roi_mask(atlas, margin=margin_px).to(template)
+    region = roi_mask(atlas, margin=search.margin_px).to(template)
     scored = template_candidates(
-        image[0], template.to(image), region.to(image), scales=scales,
-        max_shift_px=max_shift_px, pool=pool,
+        image[0], template.to(image), region.to(image), scales=search.scales,
+        max_shift_px=search.max_shift_px, pool=search.pool,
     )  # fmt: skip
     top = max(n for n, _ in scored)
-    kept = [t for n, t in scored if n >= top - ncc_margin]
-    best = best_by_likelihood(image, atlas, active, kept, pool=pool)
-    if refine_px <= 0:
+    kept = [t for n, t in scored if n >= top - search.ncc_margin]
+    best = best_by_likelihood(image, atlas, active, kept, pool=search.pool)
+    if search.refine_px <= 0:
         return best
-    offsets = torch.arange(-refine_px, refine_px + 1e-6, float(pool)).tolist()
-    to_atlas = torch.eye(2).to(image) + best.linear  # common-space pixels -> atlas pixels
-    local = []
-    for dy in offsets:
-        for dx in offsets:
-            cand = best.clone()
-            cand.shift -= to_atlas @ torch.tensor([dy, dx]).to(image)  # content moves by (dy, dx)
-            local.append(cand)
-    return best_by_likelihood(image, atlas, active, local, pool=pool)
+    return _refine(image, atlas, active, best, search)
 
 
 def search_atlas_offset(

@@ -18,33 +18,21 @@ with majority voting of the warped atlas labels. (The error rates are our additi
 from the paper: with the smoothed labels alone in the product (:func:`fuse_product`, metric
 ``regnet_dice_product_fusion``), one badly registered atlas can veto a label.)
 
-Like the paper's 144 x 144 crops, the lesson works on a region of interest: the phantom is
-simulated at twice the lesson's size and a fixed ``size x size`` window is cut where the
-*training* hearts lie on average (no target label is used to place it), so the remaining
-misalignment is the case-to-case variation of position, size and shape that the network learns.
+The experiment (phantom slices, training with the shared trainer, pairwise and groupwise
+evaluation) is :mod:`.regnet_experiment`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.metrics import dice
-from ..core.training import History, fit
-from ..data.cardiac import simulate_case
-from ..data.labels import SEQUENCES
-from ..nn.spatial import bending_energy, warp
+from ..core.ops import gaussian_blur, one_hot
 from ..nn.unet import UNet
-from .atlas import CLASSES, LV_K, MYO_K, tissue_classes
+from .atlas import CLASSES
 
-#: Field of view of the simulated phantom (mm), before the region of interest is cut.
-FOV_MM = 192.0
 N_CLASSES = len(CLASSES)
 
 
@@ -80,20 +68,6 @@ class RegNet(nn.Module):
         return self.max_disp_px * torch.tanh(raw / self.max_disp_px)
 
 
-def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)``, radius ``3 sigma``, replicate padding."""
-    if sigma <= 0:
-        return x
-    radius = max(1, math.ceil(3.0 * sigma))
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    n, c, h, w = x.shape
-    y = F.pad(x.reshape(n * c, 1, h, w), (radius,) * 4, mode="replicate")
-    y = F.conv2d(F.conv2d(y, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
-    return y.reshape(n, c, h, w)
-
-
 def label_likelihood(labels: Tensor, sigma: float = 1.0, floor: float = 1e-3) -> Tensor:
     """``P(S | k)``: Gaussian-smoothed one-hot labels (the label-consistency term), floored.
 
@@ -107,8 +81,7 @@ def label_likelihood(labels: Tensor, sigma: float = 1.0, floor: float = 1e-3) ->
     """
     if labels.dim() != 3:
         raise ValueError(f"label_likelihood: expected (N, H, W) labels, got {tuple(labels.shape)}")
-    oh = F.one_hot(labels.long(), N_CLASSES).movedim(-1, 1).float()
-    p = _gaussian_blur(oh, sigma).clamp_min(0) + floor
+    p = gaussian_blur(one_hot(labels, N_CLASSES, dim=1), sigma).clamp_min(0) + floor
     return p / p.sum(1, keepdim=True)
 
 
@@ -241,174 +214,5 @@ def fuse_product(target: Tensor, warped_probs: Tensor, em_steps: int = 10) -> Te
 
 def majority_vote(warped_labels: Tensor) -> Tensor:
     """Per-pixel most frequent class of ``(N_atlas, H, W)`` label maps (ties: lowest class)."""
-    votes = F.one_hot(warped_labels.long(), N_CLASSES).sum(0)
+    votes = one_hot(warped_labels, N_CLASSES, dim=-1).sum(0)
     return votes.argmax(-1)
-
-
-@dataclass
-class RegNetResult:
-    """Metrics and artefacts of the RegNet lesson."""
-
-    metrics: dict[str, float]
-    history: History
-    model: RegNet
-    examples: dict[str, Any] = field(default_factory=dict)
-
-
-def _simulate(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mid-ventricular bSSFP slices ``(n, 2 size, 2 size)`` and class maps of ``n`` phantoms."""
-    images, labels = [], []
-    for i in range(n):
-        case = simulate_case(seed + i, size=2 * size, n_slices=1, pixel_mm=FOV_MM / (2 * size))
-        img = case.images[SEQUENCES[0]][0].astype(np.float32)
-        images.append(img / max(float(np.percentile(img, 99)), 1e-6))
-        labels.append(tissue_classes(case.labels[0]))
-    return np.stack(images), np.stack(labels)
-
-
-def heart_centre(labels: np.ndarray) -> tuple[int, int]:
-    """Mean centre (pixels) of the left ventricle + myocardium over ``(N, H, W)`` class maps."""
-    heart = (labels == LV_K) | (labels == MYO_K)
-    if not heart.any():
-        raise ValueError("heart_centre: no heart label in the training slices")
-    _, ys, xs = np.nonzero(heart)
-    return int(round(ys.mean())), int(round(xs.mean()))
-
-
-def crop(arrays: np.ndarray, centre: tuple[int, int], size: int) -> np.ndarray:
-    """Cut a ``size x size`` window centred at ``centre`` from ``(N, H, W)`` (shifted inside)."""
-    h, w = arrays.shape[-2:]
-    y0 = min(max(centre[0] - size // 2, 0), h - size)
-    x0 = min(max(centre[1] - size // 2, 0), w - size)
-    return arrays[..., y0 : y0 + size, x0 : x0 + size]
-
-
-def run_regnet(settings: Any, device: torch.device, seed: int) -> RegNetResult:
-    """Train pairwise MvMM-RegNet on phantom slices; evaluate pairwise and groupwise.
-
-    Args:
-        settings: The chapter's settings (``regnet_size``, ``regnet_steps``, ``regnet_cases``,
-            ``regnet_atlases``; optional ``regnet_targets``, ``regnet_lr``, ``regnet_bending``,
-            ``regnet_sigma_px``, ``regnet_batch``).
-        device: Torch device.
-        seed: Seed of the phantoms and the training.
-
-    Returns:
-        :class:`RegNetResult` with ``regnet_dice_before`` / ``regnet_dice_after`` (pairwise
-        myocardium Dice of the atlas labels on held-out targets, before and after warping),
-        ``regnet_dice_mvmm_fusion``, ``regnet_dice_product_fusion`` and
-        ``regnet_dice_majority_vote`` (groupwise multi-atlas
-        segmentation of the same targets).
-    """
-    size = int(settings.regnet_size)
-    n_train = int(settings.regnet_cases)
-    n_atlas = int(settings.regnet_atlases)
-    n_target = int(getattr(settings, "regnet_targets", 6))
-    lr = float(getattr(settings, "regnet_lr", 1e-3))
-    lam = float(getattr(settings, "regnet_bending", 1.0))
-    lam_norm = float(getattr(settings, "regnet_disp_l2", 0.01 * (64.0 / size) ** 2))
-    sigma = float(getattr(settings, "regnet_sigma_px", 1.5 * size / 64.0))
-    batch = int(getattr(settings, "regnet_batch", 4))
-    if n_train < 2:
-        raise ValueError(f"run_regnet: regnet_cases must be >= 2, got {n_train}")
-
-    images, labels = _simulate(n_train, 20_000 + 131 * seed, size)
-    test_images, test_labels = _simulate(n_atlas + n_target, 30_000 + 131 * seed, size)
-    centre = heart_centre(labels)
-    images, labels = crop(images, centre, size), crop(labels, centre, size)
-    test_images, test_labels = crop(test_images, centre, size), crop(test_labels, centre, size)
-
-    train_img = torch.as_tensor(images, device=device)
-    train_probs = label_likelihood(torch.as_tensor(labels, device=device), sigma)
-    rng = np.random.default_rng(seed)
-
-    def batches(step: int) -> tuple[Tensor, Tensor, Tensor]:
-        moving = rng.integers(0, n_train, size=batch)
-        fixed = (moving + rng.integers(1, n_train, size=batch)) % n_train  # never the same case
-        a, b = torch.as_tensor(moving), torch.as_tensor(fixed)
-        return train_img[a], train_probs[a], train_img[b]
-
-    def loss_fn(model: nn.Module, data: tuple[Tensor, Tensor, Tensor]):
-        moving, moving_probs, fixed = data
-        disp = model(torch.stack([moving, fixed], 1))
-        nll = mvmm_nll(fixed, [warp(moving_probs, disp)])
-        be = bending_energy(disp)
-        norm = disp.pow(2).mean()
-        loss = nll + lam * be + lam_norm * norm
-        return loss, {"nll": nll.detach(), "bending": be.detach(), "disp_sq": norm.detach()}
-
-    torch.manual_seed(seed)
-    model = RegNet(max_disp_px=8.0 * size / 64.0, scale_px=4.0 * size / 64.0)
-    history = fit(
-        model, loss_fn, batches, steps=int(settings.regnet_steps), lr=lr, device=device,
-        progress=False, seed=seed, log_every=10, grad_clip=10.0,
-    )  # fmt: skip
-    model.eval()
-    metrics, examples = evaluate(
-        model,
-        torch.as_tensor(test_images, device=device),
-        torch.as_tensor(test_labels, device=device),
-        n_atlas,
-        sigma,
-    )
-    return RegNetResult(metrics=metrics, history=history, model=model, examples=examples)
-
-
-def _myo_dice(pred: Tensor, truth: Tensor) -> float:
-    return float(dice(pred.cpu().numpy() == MYO_K, truth.cpu().numpy() == MYO_K))
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, images: Tensor, labels: Tensor, n_atlas: int, sigma: float
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Pairwise (each atlas -> target) and groupwise (all atlases -> target) evaluation.
-
-    Args:
-        model: Maps ``(N, 2, H, W)`` (moving, fixed) to ``(N, 2, H, W)`` displacements (pixels).
-        images: ``(n_atlas + n_target, H, W)``; the first ``n_atlas`` are atlases.
-        labels: Class maps of the same slices.
-        n_atlas: Number of atlases.
-        sigma: Label smoothing of the label-consistency term (pixels).
-
-    Returns:
-        ``(metrics, examples)``; examples hold the first target's maps for figures.
-    """
-    if not 0 < n_atlas < images.shape[0]:
-        raise ValueError(f"evaluate: need 0 < n_atlas < {images.shape[0]}, got {n_atlas}")
-    atlases, atlas_labels = images[:n_atlas], labels[:n_atlas]
-    targets, target_labels = images[n_atlas:], labels[n_atlas:]
-    probs = label_likelihood(atlas_labels, sigma)
-    before, after, fused, voted, product = [], [], [], [], []
-    examples: dict[str, Any] = {}
-    for t in range(targets.shape[0]):
-        fixed = targets[t : t + 1].expand(n_atlas, -1, -1)
-        disp = model(torch.stack([atlases, fixed], 1))
-        warped_lab = warp(atlas_labels[:, None].float(), disp, mode="nearest")[:, 0].long()
-        warped_probs = warp(probs, disp)
-        for i in range(n_atlas):
-            before.append(_myo_dice(atlas_labels[i], target_labels[t]))
-            after.append(_myo_dice(warped_lab[i], target_labels[t]))
-        vote_lab = majority_vote(warped_lab)
-        fused_lab = fuse(targets[t], warped_probs)
-        voted.append(_myo_dice(vote_lab, target_labels[t]))
-        fused.append(_myo_dice(fused_lab, target_labels[t]))
-        product.append(_myo_dice(fuse_product(targets[t], warped_probs), target_labels[t]))
-        if t == 0:
-            examples = {
-                "target": targets[t].cpu(),
-                "target_labels": target_labels[t].cpu(),
-                "atlas_labels": atlas_labels.cpu(),
-                "warped_labels": warped_lab.cpu(),
-                "displacement": disp.cpu(),
-                "fused": fused_lab.cpu(),
-                "voted": vote_lab.cpu(),
-            }
-    metrics = {
-        "regnet_dice_before": float(np.mean(before)),
-        "regnet_dice_after": float(np.mean(after)),
-        "regnet_dice_mvmm_fusion": float(np.mean(fused)),
-        "regnet_dice_majority_vote": float(np.mean(voted)),
-        "regnet_dice_product_fusion": float(np.mean(product)),
-    }
-    return metrics, examples

@@ -13,12 +13,13 @@ shifts), and each sequence has one rotation shared by its slices (inter-scan mis
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..core.ops import gaussian_blur, gaussian_kernel1d
 
 
 def pixel_grid(h: int, w: int, device=None, dtype=torch.float32) -> Tensor:
@@ -133,19 +134,18 @@ def bilinear_gradient(image: Tensor, coords: Tensor) -> Tensor:
 
 
 def gaussian_smooth2d(images: Tensor, sigma: float) -> Tensor:
-    """In-plane Gaussian smoothing of ``(..., H, W)`` with ``sigma`` in pixels (reflect padding)."""
+    """In-plane Gaussian smoothing of ``(..., H, W)``, ``sigma`` in pixels, reflect padding.
+
+    :func:`zmic_lessons.core.ops.gaussian_blur` (which pads by replicating the border) applied
+    to a copy reflect-padded by its radius and cropped back: a mirrored border keeps the
+    image's texture at the edge, where the fitted window may reach.
+    """
     if sigma <= 0:
         return images
-    radius = max(1, int(math.ceil(3.0 * sigma)))
-    xs = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
-    kernel = torch.exp(-0.5 * (xs / sigma) ** 2)
-    kernel = kernel / kernel.sum()
+    radius = (gaussian_kernel1d(sigma).numel() - 1) // 2
     shape = images.shape
-    x = images.reshape(-1, 1, *shape[-2:])
-    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1))
-    x = F.conv2d(x, kernel.view(1, 1, -1, 1))
-    return x.reshape(shape)
+    x = F.pad(images.reshape(-1, 1, *shape[-2:]), (radius,) * 4, mode="reflect")
+    return gaussian_blur(x, sigma)[..., radius:-radius, radius:-radius].reshape(shape)
 
 
 @dataclass
@@ -321,7 +321,7 @@ def rigid_parameter_gradient(
     ``dLL/dangle_i = sum_x force_i(x) grad I_i(T(x)) . R'(angle_i)(x - c)``.
 
     Args:
-        force: ``(S, Z, H, W)`` from :func:`zmic_lessons.mvmm.model.intensity_force`.
+        force: ``(S, Z, H, W)`` from :func:`zmic_lessons.mvmm.ascent.intensity_force`.
         images: The sequences in their own spaces, ``(S, Z, H, W)``.
         transform: The transforms at which ``force`` was computed.
 
