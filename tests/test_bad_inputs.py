@@ -141,6 +141,14 @@ def _write(path: Path, array: np.ndarray, affine: np.ndarray) -> None:
     write_nifti(path, array, affine=affine)
 
 
+def _unoriented(path: Path, img: NiftiImage) -> None:
+    """ANALYZE-style: neither sform nor qform set, only pixdim (older converters, some labs)."""
+    nimg = nib.Nifti1Image(img.array.T, img.affine)
+    nimg.header.set_qform(None, code=0)
+    nimg.header.set_sform(None, code=0)
+    path.write_bytes(gzip.compress(nimg.to_bytes(), compresslevel=1))
+
+
 def _nan_sform(path: Path, img: NiftiImage) -> None:
     """A NaN in the sform (srow_x[0], bytes 280-283 of a NIfTI-1 header), qform unset."""
     nimg = nib.Nifti1Image(img.array.T, img.affine)
@@ -196,6 +204,7 @@ WRITE = {
         p, img, affine=np.diag([1e-3, 1e-3, 1e-3, 1.0]) @ img.affine, units=("meter", "sec")
     ),
     "both_forms_agree": lambda p, img: _raw(p, img, qform=img.affine),
+    "no_orientation": lambda p, img: _unoriented(p, img),
     # geometry that does not match
     "origin_40mm": lambda p, img: write_nifti(
         p, img.array, affine=_affine_shift(img, mm=[40.0, 0, 0])
@@ -269,6 +278,7 @@ BENIGN = {
     "trailing_singleton",
     "metres_consistent",
     "both_forms_agree",
+    "no_orientation",
 }
 HEADER_OR_FILE = {
     "stack_of_two": FileFormatError,

@@ -73,12 +73,17 @@ class NiftiImage:
         spacing: Voxel size in mm of the spatial axes, in array order (``(z, y, x)`` for 3D).
         affine: 4×4 voxel-to-world matrix in mm, in nibabel's ``(i, j, k)`` order.
         path: The file it was read from, if any.
+        oriented: False when the file sets neither an sform nor a qform (ANALYZE-style): its
+            affine then only scales by the voxel size and says nothing about where the voxels
+            are, so a loader may pair it voxel by voxel with an oriented file of the same shape
+            and spacing.
     """
 
     array: np.ndarray
     spacing: tuple[float, ...]
     affine: np.ndarray
     path: Path | None = None
+    oriented: bool = True
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -332,7 +337,9 @@ def read_nifti(
         _check_finite(data, path)
     affine, spacing = _geometry(img, raw_pixdim, min(data.ndim, 3), path)
     array = np.ascontiguousarray(data.transpose(tuple(range(data.ndim))[::-1]))
-    return NiftiImage(array=array, spacing=spacing, affine=affine, path=path)
+    header = img.header
+    oriented = bool(header.get_sform(coded=True)[1] or header.get_qform(coded=True)[1])
+    return NiftiImage(array=array, spacing=spacing, affine=affine, path=path, oriented=oriented)
 
 
 # --------------------------------------------------------------------------- writing

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...io import NiftiError, NiftiImage, read_nifti
 from ..errors import FileFormatError, GeometryError, LabelError, MissingDataError
+from ..scribbles import UNLABELLED
 from .base import DatasetCase, Entry
 from .codes import SCRIBBLE_CODES
 from .geometry import grid_difference, reorient_exact, same_grid
@@ -90,14 +91,21 @@ def map_labels(
     return out
 
 
+def _same_voxels(a: NiftiImage, b: NiftiImage) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a.spacing, b.spacing, rtol=1e-3, atol=1e-4))
+
+
 def align_to(img: NiftiImage, ref: NiftiImage, what: str) -> np.ndarray:
     """``img``'s array on ``ref``'s voxel grid, paired by world position, or a GeometryError.
 
     Same grid: as is. Same voxel centres in another axis order or direction: reoriented exactly.
+    A file without orientation (no sform, no qform) of the same shape and spacing: voxel by voxel.
     Anything else is refused with a message saying what differs.
     """
     if same_grid(ref, img):
         return img.array
+    if (not img.oriented or not ref.oriented) and _same_voxels(img, ref):
+        return img.array  # one file says nothing about orientation: voxel by voxel is all we have
     moved = reorient_exact(img, ref)
     if moved is not None:
         return moved
@@ -121,7 +129,9 @@ def _label_files(
         path = entry.files[f"{key}_scribble"]
         scr = read(path, ndim, f"{what} scribbles")
         arr = align_to(scr, img, "image and scribbles must cover the same voxels")
-        scribbles = map_labels(arr, SCRIBBLE_CODES, path, allow_empty=empty_ok)
+        scribbles = map_labels(arr, SCRIBBLE_CODES, path)
+        if not empty_ok and (scribbles == UNLABELLED).all():
+            raise LabelError(f"{path}: no voxel is annotated (every value means 'unannotated')")
     return labels, scribbles
 
 
