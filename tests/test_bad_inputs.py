@@ -143,10 +143,10 @@ def _write(path: Path, array: np.ndarray, affine: np.ndarray) -> None:
 
 def _unoriented(path: Path, img: NiftiImage) -> None:
     """ANALYZE-style: neither sform nor qform set, only pixdim (older converters, some labs)."""
-    nimg = nib.Nifti1Image(img.array.T, img.affine)
-    nimg.header.set_qform(None, code=0)
-    nimg.header.set_sform(None, code=0)
-    path.write_bytes(gzip.compress(nimg.to_bytes(), compresslevel=1))
+    raw = bytearray(nib.Nifti1Image(img.array.T, img.affine).to_bytes())
+    raw[252:256] = np.array([0, 0], "<i2").tobytes()  # qform_code, sform_code
+    path.write_bytes(gzip.compress(bytes(raw), compresslevel=1))
+    assert not read_nifti(path, expect_ndim=img.ndim).oriented
 
 
 def _nan_sform(path: Path, img: NiftiImage) -> None:

@@ -263,3 +263,17 @@ def test_infinite_values_rgb_complex_and_empty_images_are_refused(tmp_path):
     _save(tmp_path / "e.nii.gz", np.ones((4, 0, 2), np.float32))
     with pytest.raises(NiftiError, match=r"e\.nii\.gz: the image has no voxels"):
         read_nifti(tmp_path / "e.nii.gz")
+
+
+def test_truncated_uncompressed_nii_and_unoriented_files(tmp_path):
+    path = write_nifti(tmp_path / "t.nii", np.ones((4, 4, 4), np.float32))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(NiftiError, match=r"t\.nii: voxel data cannot be read"):
+        read_nifti(path)
+    plain = nib.Nifti1Image(np.ones((4, 4, 2), np.float32), np.diag([2.0, 2.0, 5.0, 1.0]))
+    raw = bytearray(plain.to_bytes())
+    raw[252:256] = np.array([0, 0], "<i2").tobytes()  # qform_code, sform_code: unset
+    (tmp_path / "u.nii.gz").write_bytes(gzip.compress(bytes(raw)))
+    img = read_nifti(tmp_path / "u.nii.gz")
+    assert not img.oriented and img.spacing == pytest.approx((5.0, 2.0, 2.0))
+    assert read_nifti(write_nifti(tmp_path / "o.nii.gz", img.array, spacing=(1, 1, 1))).oriented
