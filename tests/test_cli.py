@@ -349,3 +349,28 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(training_chapter, t
     resumed = json.loads((tmp_path / "b" / "results.json").read_text())["metrics"]
     assert resumed == pytest.approx(whole.metrics, rel=0, abs=0)  # bit for bit
     assert not (tmp_path / "b" / "interrupted.json").exists()
+
+
+@pytest.mark.parametrize("writes_checkpoint", [True, False])
+def test_ctrl_c_hint_for_a_chapter_that_cannot_resume(
+    monkeypatch, tmp_path, capsys, writes_checkpoint
+):
+    def run(budget, device, seed, data, out, **overrides):  # no resume argument
+        if writes_checkpoint:
+            (out / "checkpoints" / "net").mkdir(parents=True)
+            (out / "checkpoints" / "net" / "last.pt").write_bytes(b"ckpt")
+        raise KeyboardInterrupt
+
+    module = types.ModuleType("old_chapter_module")
+    module.run = run
+    monkeypatch.setitem(chapters.CHAPTERS, "old", "old_chapter_module")
+    monkeypatch.setitem(__import__("sys").modules, "old_chapter_module", module)
+    monkeypatch.setattr(chapters, "_module_exists", lambda name: name == "old_chapter_module")
+    out = tmp_path / "run"
+    assert cli.main(["run", "old", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--resume" not in err
+    if writes_checkpoint:
+        assert "cannot resume" in err and f"run old --out {out} --force" in err
+    else:
+        assert f"to run again: zmic-lessons run old --out {out}" in err

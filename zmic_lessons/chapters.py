@@ -213,6 +213,11 @@ def _accepts_resume(run: Callable[..., Results]) -> bool:
         return False
 
 
+def can_resume(name: str) -> bool:
+    """Whether a chapter's ``run`` takes ``resume`` (see :func:`run_chapter`'s contract)."""
+    return _accepts_resume(get_chapter(name).run)
+
+
 def run_chapter(
     name: str,
     /,

@@ -21,6 +21,7 @@ from .chapters import (
     CHECKPOINTS,
     ChapterNotAvailable,
     available_chapters,
+    can_resume,
     get_chapter,
     run_chapter,
     saved_checkpoints,
@@ -116,17 +117,22 @@ def _phantom(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_hint(argv: Sequence[str], out: Path) -> str:
-    """What the user types to continue an interrupted run."""
+def _resume_hint(argv: Sequence[str], chapter: str, out: Path) -> str:
+    """What the user types to continue (or redo) an interrupted run."""
     args = [a for a in argv if a not in ("--force", "--resume")]
     if "--out" not in args and not any(a.startswith("--out=") for a in args):
         args += ["--out", str(out)]
     saved = [str(p.relative_to(out / CHECKPOINTS)) for p in saved_checkpoints(out)]
-    kept = (
-        f"checkpoints kept in {out / CHECKPOINTS}: {', '.join(saved)}"
-        if saved
-        else f"no checkpoint was written yet under {out / CHECKPOINTS}"
-    )
+    if not saved:
+        again = shlex.join(["zmic-lessons", *args])
+        return f"interrupted before any checkpoint was written; to run again: {again}"
+    kept = f"checkpoints kept in {out / CHECKPOINTS}: {', '.join(saved)}"
+    if not can_resume(chapter):
+        again = shlex.join(["zmic-lessons", *args, "--force"])
+        return (
+            f"interrupted; {kept}, but chapter {chapter!r} cannot resume from them yet.\n"
+            f"To start again (deletes them): {again}"
+        )
     command = shlex.join(["zmic-lessons", *args, "--resume"])
     return f"interrupted; {kept}.\nTo continue the run: {command}"
 
@@ -147,7 +153,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             **overrides,
         )
     except KeyboardInterrupt:
-        print(f"\nzmic-lessons: {_resume_hint(argv, out)}", file=sys.stderr)
+        print(f"\nzmic-lessons: {_resume_hint(argv, args.chapter, out)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(results.table())
     print(f"results written to {out / 'results.json'}")
