@@ -11,7 +11,11 @@ Layouts (returned root -> loader):
 
 * ``"mscmrseg"``: ``out/C0LET2_nii45_for_challenge19`` -> ``MSCMRSeg``. C0, T2 and LGE of each
   case in their own (misaligned) spaces; T2 keeps only the slices it covers (fewer slices, as in
-  the real data); labels 200/500/600 (scar and oedema count as myocardium).
+  the real data); labels 200/500/600 (scar and oedema count as myocardium). Every file's
+  affine is diagonal with the origin at 0: the misalignment is in the voxels (as motion between
+  breath-holds is in real data), and the T2 file's kept slices are stacked from z = 0, so its
+  affine does not place them where they were in the bSSFP volume (do not resample the phantom's
+  T2 onto bSSFP by world position and expect the slices to match).
 * ``"myops"``: ``out/MyoPS2020`` -> ``MyoPS2020``. Aligned C0/DE/T2, labels with
   1220 oedema and 2221 scar.
 * ``"acdc"``: ``out/ACDC`` -> ``ACDC``. ``training/patientNNN/`` with ``Info.cfg``, ED and ES
