@@ -421,5 +421,5 @@ def write_nifti(
     data = np.ascontiguousarray(array.transpose(tuple(range(array.ndim))[::-1]))
     raw = _nifti_image(data, affine).to_bytes()
     if path.name.endswith(".gz"):
-        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+        raw = gzip.compress(raw, compresslevel=1, mtime=0)
     return atomic_write_bytes(path, raw)
