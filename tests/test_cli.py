@@ -374,3 +374,13 @@ def test_ctrl_c_hint_for_a_chapter_that_cannot_resume(
         assert "cannot resume" in err and f"run old --out {out} --force" in err
     else:
         assert f"to run again: zmic-lessons run old --out {out}" in err
+
+
+def test_without_out_every_run_gets_a_new_folder(fake_chapter, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "fake", "--budget", "quick"]) == 0
+    assert cli.main(["run", "fake", "--budget", "quick"]) == 0
+    runs = sorted((tmp_path / "results" / "fake").iterdir())
+    assert len(runs) == 2 and all((r / "results.json").is_file() for r in runs)
+    assert all(r.name.startswith("quick-seed0-") for r in runs)
+    assert str(runs[-1].relative_to(tmp_path)) in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 Nothing a user has is overwritten without ``--force``: ``phantom`` refuses a folder that is not
 empty, ``run`` refuses an ``--out`` that already holds a ``results.json`` or checkpoints (see
-:func:`zmic_lessons.chapters.prepare_out`). ``--out`` is checked before any compute. Ctrl-C
+:func:`zmic_lessons.chapters.prepare_out`); without ``--out``, every ``run`` writes a new folder
+``results/CHAPTER/BUDGET-seedN-YYYYmmdd-HHMMSS``. ``--out`` is checked before any compute. Ctrl-C
 during ``run`` keeps the checkpoints written so far, prints how to resume (``--resume``) and
 exits with code 130; errors print one line (``zmic-lessons: error: ...``) and exit with code 2.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--data", type=Path, default=None, help="real data folder (default: phantom)")
     run.add_argument(
-        "--out", default=None, help="folder for results.json and checkpoints (results/CHAPTER)"
+        "--out",
+        default=None,
+        help="folder for results.json and checkpoints; an existing results.json is not replaced "
+        "(default: a new folder results/CHAPTER/BUDGET-seedN-TIME for every run)",
     )
     run.add_argument(
         "--set",
@@ -137,8 +142,22 @@ def _resume_hint(argv: Sequence[str], chapter: str, out: Path) -> str:
     return f"interrupted; {kept}.\nTo continue the run: {command}"
 
 
+def _new_run_folder(chapter: str, budget: str, seed: int) -> Path:
+    """``results/CHAPTER/BUDGET-seedN-YYYYmmdd-HHMMSS`` (``-2``, ``-3`` ... if taken)."""
+    base = Path("results") / chapter / f"{budget}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    out = _out_folder(args.out, "--out") if args.out is not None else Path("results") / args.chapter
+    out = (
+        _out_folder(args.out, "--out")
+        if args.out is not None
+        else _new_run_folder(args.chapter, args.budget, args.seed)
+    )
     overrides = _overrides(args.chapter, args.overrides)
     try:
         results = run_chapter(
