@@ -326,3 +326,10 @@ def test_cases_carry_their_affine_and_resample_by_world_position(tmp_path):
     moved = resample_to(img, case.affine["bssfp"], img.shape, target, order=1)
     np.testing.assert_allclose(moved[:, :-2, :], img[:, 2:, ::-1], atol=1e-5)
     assert (moved[:, -2:, :] == 0).all()
+
+
+def test_a_label_without_its_images_is_named(myops):
+    for tag in ("C0", "DE", "T2"):
+        (myops / "train25" / f"myops_training_101_{tag}.nii.gz").unlink()
+    with pytest.raises(MissingDataError, match=r"myops_training_101_C0\.nii\.gz: expected the"):
+        MyoPS2020(myops)

@@ -13,6 +13,17 @@ from .reading import load_sequences
 __all__ = ["MyoPS2020"]
 
 
+def _no_orphan_labels(gd: Path, folder: Path, names: set[str]) -> None:
+    """A label map whose images are all absent (a partial download) is named, not skipped."""
+    for label in sorted(gd.glob("myops_training_*_gd.nii*")):
+        name = label.name.split("_gd.nii")[0]
+        if name not in names:
+            raise MissingDataError(
+                f"{folder / (name + '_C0.nii.gz')}: expected the images of {label.name} "
+                "(its C0, DE and T2 files are missing)"
+            )
+
+
 class MyoPS2020(Dataset):
     """MyoPS 2020: pre-aligned bSSFP (C0), LGE (DE) and T2 with one pathology label map.
 
@@ -77,6 +88,8 @@ class MyoPS2020(Dataset):
                     )
                 files["gd"] = label
             entries.append(Entry(name, files, {"split": self.split}))
+        if self.split == "train":
+            _no_orphan_labels(gd, folder, set(names))
         return entries
 
     def _load(self, entry: Entry) -> DatasetCase:
