@@ -183,7 +183,8 @@ def _check_resume_record(path: Path, record: dict) -> None:
             now = ", ".join(f"{k}={record[k]!r}" for k in differ)
             raise ValueError(
                 f"cannot resume the run in {path}: it was started with {was}, this run asks "
-                f"{now}; resume with the same options, or start clean with --force"
+                f"{now}; resume with the same options, or drop --resume and pass --force to "
+                "start clean"
             )
 
 
