@@ -52,7 +52,7 @@ notebooks: $(STAMP)
 	ZMIC_BUDGET=$(BUDGET) $(VENV)/bin/pytest --nbval-lax --nbval-current-env book
 
 run: $(STAMP)
-	$(VENV)/bin/zmic-lessons run $(CHAPTER) --budget $(BUDGET) --out results/$(CHAPTER)
+	$(VENV)/bin/zmic-lessons run $(CHAPTER) --budget $(BUDGET)
 
 benchmarks: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
