@@ -309,3 +309,15 @@ def test_progress_is_quiet_in_ci_and_slow_when_not_a_tty(monkeypatch: pytest.Mon
         bar.update(5)
         assert bar.total == 5 and bar.mininterval == progress_mod.NON_TTY_MININTERVAL_S
     assert list(progress_mod.progress([1, 2], enabled=False)) == [1, 2]
+
+
+def test_checkpointing_follows_the_chapter_contract(tmp_path):
+    from zmic_lessons.core.training import checkpointing
+
+    assert checkpointing(None, "net", resume=True, config={"a": 1}, every=5) == {
+        "checkpoint_dir": None,
+        "resume": False,
+    }
+    kw = checkpointing(tmp_path, "net", resume=True, config={"a": 1}, every=5)
+    assert kw["checkpoint_dir"] == tmp_path / "checkpoints" / "net"
+    assert kw["resume"] is True and kw["config"] == {"a": 1} and kw["checkpoint_every"] == 5

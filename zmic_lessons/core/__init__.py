@@ -17,17 +17,19 @@ from .metrics import (
 from .progress import progress, progress_enabled
 from .results import Results, collect_versions, load_results
 from .seed import make_rng, seed_everything, torch_generator
-from .training import DistInfo, History, dist_info, fit, move_to
+from .training import DistInfo, History, TrainOptions, checkpointing, dist_info, fit, move_to
 
 __all__ = [
     "BUDGETS",
     "DistInfo",
     "History",
     "Results",
+    "TrainOptions",
     "as_numpy",
     "assd",
     "budget_from_env",
     "check_budget",
+    "checkpointing",
     "collect_versions",
     "describe_device",
     "dice",

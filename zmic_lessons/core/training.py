@@ -50,6 +50,7 @@ __all__ = [
     "DistInfo",
     "History",
     "TrainOptions",
+    "checkpointing",
     "dist_info",
     "fit",
     "move_to",
@@ -206,6 +207,36 @@ def _config_diffs(saved: Mapping[str, Any] | None, wanted: Mapping[str, Any]) ->
 def _same(a: Any, b: Any) -> bool:
     """Equal as JSON (so NaN equals NaN and tuples equal lists)."""
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def checkpointing(
+    out: str | os.PathLike | None,
+    model_name: str,
+    *,
+    resume: bool,
+    config: Any,
+    every: int,
+) -> dict[str, Any]:
+    """:func:`fit`'s checkpoint keywords under the chapter contract (``chapters.run_chapter``).
+
+    Args:
+        out: The run's output folder (``None``: no checkpoints, nothing resumed).
+        model_name: Sub-folder of ``out/checkpoints`` for this model, e.g. ``"cyclemix"``.
+        resume: Continue from an existing checkpoint there.
+        config: The chapter's settings (a checkpoint written with other settings is refused).
+        every: Steps between checkpoints.
+
+    Returns:
+        ``checkpoint_dir``, ``resume``, ``config`` and ``checkpoint_every`` for ``fit(**...)``.
+    """
+    if out is None:
+        return {"checkpoint_dir": None, "resume": False}
+    return {
+        "checkpoint_dir": Path(out) / "checkpoints" / model_name,
+        "resume": resume,
+        "config": config,
+        "checkpoint_every": max(0, int(every)),
+    }
 
 
 # --------------------------------------------------------------------------- the loop
