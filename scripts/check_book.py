@@ -82,6 +82,9 @@ COUNTS_JS = """(() => {
     widgetViews: q('script[type="application/vnd.jupyter.widget-view+json"]'),
     widgetsShown: q('.jupyter-widgets, .widget-subarea > *'),
     canvases: q('canvas'),
+    anywidgets: Array.from(document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-state+json"]'))
+      .filter((s) => s.textContent.includes('"model_module": "anywidget"')).length,
     outputFigures: q('.cell_output img, .cell_output .plotly-graph-div, .output img'),
     title: document.title,
   };
@@ -262,6 +265,9 @@ def _open_page(cdp: CDP, throttle: bool) -> str:
     for domain in ("Network", "Page", "Runtime", "Log"):
         cdp.send(f"{domain}.enable", session=session)
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True}, session=session)
+    # a tab in the background may not paint (first paint would wait for it to be shown)
+    cdp.send("Page.bringToFront", session=session)
+    cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True}, session=session)
     if throttle:
         conditions = {
             "offline": False,
@@ -384,15 +390,9 @@ def first_paint(cdp: CDP, url: str) -> float | None:
     return fcp[0] / 1000 if fcp else None
 
 
-def judge(report: PageReport, chapter: bool) -> None:
-    """Turn what was seen into problems (an empty list: the page passes)."""
-    c, p = report.counts, report.problems
-    if report.external:
-        p.append(f"external requests: {sorted(set(report.external))}")
-    if report.failed:
-        p.append(f"failed requests: {report.failed}")
-    if report.js_errors:
-        p.append(f"JavaScript errors: {report.js_errors}")
+def _content_problems(c: dict[str, Any], chapter: bool) -> list[str]:
+    """What did not render, from the page's counts."""
+    p = []
     if c["plotlyFigures"] != c["plotly"] or c["plotlyDrawn"] < c["plotly"]:
         p.append(f"plotly: {c['plotlyFigures']}/{c['plotly']} figures drawn")
     if c["brokenImages"]:
@@ -401,8 +401,23 @@ def judge(report: PageReport, chapter: bool) -> None:
         p.append(f"{c['math']} formulas, none typeset")
     if c["widgetViews"] and not c["widgetsShown"]:
         p.append(f"{c['widgetViews']} widgets, none shown")
+    if c["anywidgets"] and not c["canvases"]:
+        p.append("an anywidget (NiiVue) view without a canvas")
     if chapter and not c["outputFigures"]:
         p.append("a chapter page without any figure")
+    return p
+
+
+def judge(report: PageReport, chapter: bool) -> None:
+    """Turn what was seen into problems (an empty list: the page passes)."""
+    p = report.problems
+    if report.external:
+        p.append(f"external requests: {sorted(set(report.external))}")
+    if report.failed:
+        p.append(f"failed requests: {report.failed}")
+    if report.js_errors:
+        p.append(f"JavaScript errors: {report.js_errors}")
+    p += _content_problems(report.counts, chapter)
     limit = PAGE_LIMITS[report.kind]
     if report.bytes > limit:
         p.append(f"weight {report.bytes / MB:.1f} MB > {limit / MB:.0f} MB")
@@ -426,6 +441,10 @@ def check_page(cdp: CDP, base: str, page: str, kind: str, chapter: bool) -> Page
     _close(cdp, session)
     if base.startswith("http"):
         report.first_paint_s = first_paint(cdp, base + page)
+        if kind == "text" and (report.first_paint_s or 99) > FIRST_PAINT_LIMIT_S:
+            # once more: on a loaded machine a page may wait for the CPU, not the network
+            again = first_paint(cdp, base + page)
+            report.first_paint_s = min(report.first_paint_s or 99, again or 99)
     judge(report, chapter)
     return report
 

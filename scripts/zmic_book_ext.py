@@ -14,8 +14,12 @@ Loaded by Jupyter Book through ``sphinx.local_extensions`` in ``_config.yml``. A
 3. keeps the widget embedder (require.js, widgets-local.js, embed-amd.js: 3.6 MB) and the
    widget state only on pages that show a widget (a page whose notebook merely created one,
    such as a progress bar whose output was cleared, has state but no view), deferred, and
-   moves the state (up to several MB) from ``<head>`` to the end of ``<body>`` so that it no
-   longer holds back the first paint;
+   moves the state from ``<head>`` to the end of ``<body>`` so that it no longer holds back the
+   first paint. An anywidget's JavaScript module (``_esm``: ipyniivue's NiiVue bundle is 5 MB,
+   the volume it shows 0.1 MB) moves out of the state into ``_static/anywidget-esm/<hash>.js``,
+   a deferred script that puts it back before the embedder reads the state: the page's HTML
+   shrinks by that much and the module is cached across pages and visits (it works from
+   ``file://`` too, where a module cannot be imported from a file);
 4. (at config-inited) takes the bibliography files from ``bibtex_bibfiles`` that exist, plus
    every other ``book/bib/*.bib``, so that a chapter's .bib file may appear or be missing;
    A key defined twice is taken from the first file that has it (general.bib is listed last);
@@ -26,6 +30,8 @@ Loaded by Jupyter Book through ``sphinx.local_extensions`` in ``_config.yml``. A
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,19 @@ PLOTLY_JS = "plotly.min.js"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # The inline script that plotly.io.to_html(include_plotlyjs=False) writes after each figure.
+ESM_MIN_CHARS = 100_000  # smaller modules stay in the state
+ESM_MARK = "zmic-esm:"
+# Classic script (file:// safe): put module KEY back into the widget state scripts.
+ESM_LOADER = """(function () {
+  var mark = JSON.stringify("%(mark)s"), value = JSON.stringify(%(code)s);
+  var states = document.querySelectorAll('script[type="%(state)s"]');
+  for (var i = 0; i < states.length; i++) {
+    if (states[i].textContent.indexOf(mark) >= 0) {
+      states[i].textContent = states[i].textContent.split(mark).join(value);
+    }
+  }
+})();
+"""
 PLOTLY_INLINE = re.compile(r"(<script[^>]*>)(\s*window\.PLOTLYENV=.*?)(</script>)", re.S)
 
 
@@ -88,6 +107,30 @@ def _attributes(js: Any, defer: bool = False) -> dict[str, Any]:
     return attrs
 
 
+def externalise_modules(outdir: Path, state_json: str) -> tuple[str, list[str]]:
+    """Move large anywidget modules out of a widget state into ``_static`` files.
+
+    Returns the new state (JSON, safe inside ``<script>``) and the files' paths under
+    ``_static`` (each file restores its module into the state when it runs).
+    """
+    state = json.loads(state_json)
+    files = []
+    for model in state.get("state", {}).values():
+        esm = model.get("state", {}).get("_esm")
+        if not (isinstance(esm, str) and len(esm) >= ESM_MIN_CHARS):
+            continue
+        digest = hashlib.sha256(esm.encode("utf-8")).hexdigest()[:16]
+        name = f"anywidget-esm/{digest}.js"
+        path = outdir / "_static" / name
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            values = {"mark": ESM_MARK + digest, "code": json.dumps(esm), "state": WIDGET_STATE}
+            path.write_text(ESM_LOADER % values, encoding="utf-8")
+        model["state"]["_esm"] = ESM_MARK + digest
+        files.append(name)
+    return json.dumps(state).replace("</", "<\\/").replace("<!--", "<\\u0021--"), files
+
+
 def page_assets(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -103,9 +146,11 @@ def page_assets(
             name = js.filename.removeprefix("_static/")
             app.builder.add_js_file(name, **_attributes(js, defer=True))
         # the embedder reads every state script in the document once the page has loaded
-        body += "".join(
-            f'<script type="{WIDGET_STATE}">{_attributes(js)["body"]}</script>' for js in state
-        )
+        for js in state:
+            text, modules = externalise_modules(Path(app.outdir), _attributes(js)["body"])
+            for name in modules:  # deferred, before the embedder (priority 500)
+                app.builder.add_js_file(name, priority=450, defer="defer")
+            body += f'<script type="{WIDGET_STATE}">{text}</script>'
     if "plotly-graph-div" in body:
         # before require.js (priority 500): plotly.js registers as an AMD module instead of
         # defining window.Plotly when it runs after require.js

@@ -244,3 +244,22 @@ def test_page_assets_defer_plotly_and_dedupe_scripts() -> None:
     b.filename, b.attributes = "", {"body": "const THEBE_JS_URL = 1"}  # the registry's copy
     c.filename, c.attributes = "_static/x.js", {}
     assert ext.dedupe([a, c, b]) == [a, c]
+
+
+def test_anywidget_module_moves_out_of_the_widget_state(tmp_path: Path) -> None:
+    ext = _extension()
+    esm = "export default {render() {}}; // </script> " + "x" * ext.ESM_MIN_CHARS
+    state = {
+        "version_major": 2,
+        "state": {
+            "a": {"model_module": "anywidget", "state": {"_esm": esm}},
+            "b": {"state": {"_esm": "small"}},
+        },
+    }
+    text, files = ext.externalise_modules(tmp_path, json.dumps(state))
+    assert len(files) == 1 and "</script>" not in text
+    kept = json.loads(text)["state"]
+    assert kept["a"]["state"]["_esm"].startswith(ext.ESM_MARK)
+    assert kept["b"]["state"]["_esm"] == "small"
+    loader = (tmp_path / "_static" / files[0]).read_text(encoding="utf-8")
+    assert json.dumps(esm) in loader and kept["a"]["state"]["_esm"] in loader
