@@ -22,7 +22,8 @@ Loaded by Jupyter Book through ``sphinx.local_extensions`` in ``_config.yml``. A
    ``file://`` too, where a module cannot be imported from a file);
 4. (at config-inited) takes the bibliography files from ``bibtex_bibfiles`` that exist, plus
    every other ``book/bib/*.bib``, so that a chapter's .bib file may appear or be missing;
-   A key defined twice is taken from the first file that has it (general.bib is listed last);
+   a key defined twice is taken from the first file that has it (general.bib is listed last),
+   the later file is read from a copy without that entry;
 5. gives the theme a valid colour mode: pydata-sphinx-theme reads ``default_mode`` from the
    page context and logs ``Got invalid theme mode`` (a console error) on a reader's first page
    when Jupyter Book leaves it empty. The book is light (its figures are drawn on white).
@@ -162,20 +163,47 @@ def page_assets(
         context["default_mode"] = "light"
 
 
+BIB_KEY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.M)
+
+
+def without_repeated_keys(files: list[Path], out: Path) -> list[Path]:
+    """The .bib files with each key kept in the first file that has it.
+
+    A file that repeats an earlier key is rewritten into ``out`` without that entry (an
+    entry starts with ``@`` at the beginning of a line), so pybtex sees every key once.
+    """
+    seen: set[str] = set()
+    result = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        chunks = re.split(r"(?m)^(?=@)", text)
+        keep = [c for c in chunks if not ((m := BIB_KEY.match(c)) and m.group(1) in seen)]
+        seen.update(BIB_KEY.findall(text))
+        if len(keep) == len(chunks):
+            result.append(path)
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        (out / path.name).write_text("".join(keep), encoding="utf-8")
+        result.append(out / path.name)
+    return result
+
+
 def bibliography_files(app: Sphinx, config: Any) -> None:
-    """``bibtex_bibfiles``: the listed files that exist, then any other book/bib/*.bib."""
+    """``bibtex_bibfiles``: the listed files that exist, then any other book/bib/*.bib.
+
+    A key defined in two files is taken from the first (general.bib is listed last).
+    """
     listed = getattr(config, "bibtex_bibfiles", None)
     if listed is None:  # sphinxcontrib-bibtex not loaded
         return
     root = Path(app.confdir)
     present = [name for name in listed if (root / name).is_file()]
     found = sorted(p.relative_to(root).as_posix() for p in root.glob("book/bib/*.bib"))
-    config.bibtex_bibfiles = present + [name for name in found if name not in present]
-    # a key defined in two files: keep the first and go on (strict pybtex would drop the
-    # rest of the second file)
-    import pybtex.errors
-
-    pybtex.errors.set_strict_mode(False)
+    names = present + [name for name in found if name not in present]
+    files = without_repeated_keys([root / n for n in names], Path(app.doctreedir) / "bib")
+    config.bibtex_bibfiles = [
+        p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in files
+    ]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -164,21 +164,30 @@ def test_notebook_is_clean_with_one_parameters_cell(path: Path) -> None:
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
 
 
-def test_bibliography_files_tolerate_missing_and_new_chapter_files(tmp_path: Path) -> None:
-    """A listed .bib that is missing is skipped; an unlisted book/bib/*.bib is added."""
+def test_bibliography_files_tolerate_missing_new_and_repeated(tmp_path: Path) -> None:
+    """A listed .bib that is missing is skipped, an unlisted book/bib/*.bib is added, and a
+    key that general.bib repeats from a chapter's file is read from the chapter's."""
     ext = _extension()
-    (tmp_path / "book" / "bib").mkdir(parents=True)
-    for name in ("general", "mvmm", "newchapter"):
-        (tmp_path / "book" / "bib" / f"{name}.bib").write_text("", encoding="utf-8")
+    bib = tmp_path / "book" / "bib"
+    bib.mkdir(parents=True)
+    entry = "@misc{{{key},\n  title = {{{title}}},\n}}\n\n"
+    (bib / "mvmm.bib").write_text(entry.format(key="a", title="chapter"), encoding="utf-8")
+    general = (
+        "% header\n" + entry.format(key="a", title="general") + entry.format(key="b", title="b")
+    )
+    (bib / "general.bib").write_text(general, encoding="utf-8")
+    (bib / "newchapter.bib").write_text("", encoding="utf-8")
     listed = ["book/bib/mvmm.bib", "book/bib/absent.bib", "book/bib/general.bib"]
     config = type("Config", (), {"bibtex_bibfiles": listed})()
-    app = type("App", (), {"confdir": str(tmp_path)})()
+    app = type("App", (), {"confdir": str(tmp_path), "doctreedir": str(tmp_path / "_dt")})()
     ext.bibliography_files(app, config)
     assert config.bibtex_bibfiles == [
         "book/bib/mvmm.bib",
-        "book/bib/general.bib",
+        "_dt/bib/general.bib",
         "book/bib/newchapter.bib",
     ]
+    kept = (tmp_path / "_dt" / "bib" / "general.bib").read_text(encoding="utf-8")
+    assert ext.BIB_KEY.findall(kept) == ["b"] and kept.startswith("% header")
 
 
 def test_bibliography_config_and_references_page() -> None:
