@@ -450,7 +450,7 @@ def check_page(cdp: CDP, base: str, page: str, kind: str, chapter: bool) -> Page
 
 
 def toc_pages(root: Path) -> list[tuple[str, str, bool]]:
-    """(page html, kind, is a chapter) for every file of ``_toc.yml``."""
+    """(page html, kind, is a chapter): the search and index pages, every file of ``_toc.yml``."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
@@ -458,7 +458,7 @@ def toc_pages(root: Path) -> list[tuple[str, str, bool]]:
     for part in toc.get("parts", []):
         chapter = part.get("caption") == "Chapters"
         pages += [(entry["file"], chapter) for entry in part.get("chapters", [])]
-    result = []
+    result = [("search.html?q=mixture", "text", False), ("genindex.html", "text", False)]
     for name, chapter in pages:
         notebook = (root / f"{name}.ipynb").is_file()
         kind = "viewers" if name.endswith("viewers") else "notebook" if notebook else "text"

@@ -136,9 +136,15 @@ def page_assets(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
     """Rewrite one page's script list and body (see the module docstring)."""
+    # pydata-sphinx-theme reads the colour mode from the page context (html_context)
+    if not context.get("default_mode"):
+        context["default_mode"] = "light"
     scripts = context.get("script_files")  # the builder's list for this page, reset after it
+    if not isinstance(scripts, list):
+        return
     body = context.get("body")
-    if not isinstance(scripts, list) or not isinstance(body, str):
+    if not isinstance(body, str):  # search, genindex: pages without a document body
+        scripts[:] = dedupe(scripts)
         return
     other, state, libraries = _split_widgets(app, dedupe(scripts))
     scripts[:] = other
@@ -158,9 +164,6 @@ def page_assets(
         app.builder.add_js_file(PLOTLY_JS, priority=450, defer="defer")
         body = defer_plotly_calls(body)
     context["body"] = body
-    # pydata-sphinx-theme reads the colour mode from the page context (html_context)
-    if not context.get("default_mode"):
-        context["default_mode"] = "light"
 
 
 BIB_KEY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.M)
