@@ -28,6 +28,7 @@ COMPONENTS = {
     "global": ("mix_occ", "mix_occ_glob"),
     "local": ("mix_occ_glob", "cyclemix"),
 }
+PARTS = ("", "_lv", "_myo", "_rv", "_lv_as_rv", "_lv_as_background")
 OUT = Path(__file__).parent / "results" / "scribble.json"
 
 
@@ -54,7 +55,7 @@ def summarise(per_seed: dict[int, dict]) -> dict:
     rows = {}
     for row in ROWS:
         rows[row] = {p.lstrip("_") or "mean": stat([m[f"dice_{row}{p}"] for m in metrics])
-                     for p in ("", "_lv", "_myo", "_rv")}  # fmt: skip
+                     for p in PARTS}  # fmt: skip
     comps = {c: stat([m[f"dice_{b}"] - m[f"dice_{a}"] for m in metrics])
              for c, (a, b) in COMPONENTS.items()}  # fmt: skip
     gain = stat([m["dice_cyclemix"] - m["dice_pce"] for m in metrics])

@@ -37,7 +37,7 @@ class Artifacts:
         settings: The settings of the run.
         experiment: The slices (train windows, validation, test).
         models: Method -> trained network and its ``fit`` history.
-        scores: Method -> Dice per structure and ``mean`` on the test slices.
+        scores: Method -> Dice per structure, ``mean`` and the LV confusion on the test slices.
         predictions: Method -> ``(N, H, W)`` predicted labels of the test slices.
         class_names: Class index -> name.
     """
@@ -87,7 +87,9 @@ def run(
     trained method; with ``ablation=True`` also ``dice_mix``, ``dice_mix_occ``,
     ``dice_mix_occ_glob``. ``cyclemix_gain`` (``dice_cyclemix - dice_pce``),
     ``cyclemix_over_full`` (``dice_cyclemix / dice_full``), ``scribble_fraction`` (share of
-    training pixels scribbled) and ``scribble_fraction_<class>``.
+    training pixels scribbled), ``scribble_fraction_<class>`` and
+    ``dice_<method>_lv_as_{rv,myo,background}`` (share of the true LV pixels predicted as RV,
+    myocardium, background).
 
     Args:
         budget: ``quick``, ``standard`` or ``full``.

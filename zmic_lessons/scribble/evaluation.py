@@ -44,12 +44,32 @@ def dice_scores(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict[
     return scores
 
 
+def lv_confusion(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict[str, float]:
+    """Where the true LV pixels go: the share predicted as each class (sums to 1).
+
+    Scribble-trained networks can take the LV blood pool for RV blood (same signal; only the
+    myocardial ring around it tells them apart), which this measures.
+
+    Returns:
+        ``{"background": ..., "lv": ..., "myo": ..., "rv": ...}``.
+    """
+    lv = (truth == FOREGROUND["lv"]) & valid
+    total = max(int(lv.sum()), 1)
+    names = {"background": 0, **FOREGROUND}
+    return {name: float(((pred == k) & lv).sum()) / total for name, k in names.items()}
+
+
 def evaluate(model: nn.Module, slices: SliceSet, device: torch.device) -> dict[str, float]:
     """Dice scores of ``model`` on a labelled :class:`.SliceSet`."""
     if slices.labels is None:
         raise ValueError("evaluate: these slices have no dense labels")
     pred = predict(model, slices.images, device).argmax(dim=1).numpy()
-    return dice_scores(pred, slices.labels.numpy(), slices.valid.numpy())
+    truth, valid = slices.labels.numpy(), slices.valid.numpy()
+    scores = dice_scores(pred, truth, valid)
+    confusion = lv_confusion(pred, truth, valid)
+    scores["lv_as_rv"], scores["lv_as_myo"] = confusion["rv"], confusion["myo"]
+    scores["lv_as_background"] = confusion["background"]
+    return scores
 
 
 def mean_dice(model: nn.Module, slices: SliceSet, device: torch.device) -> float:

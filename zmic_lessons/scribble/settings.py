@@ -49,8 +49,8 @@ class Settings:
         w_local: Weight of the local (largest-component) consistency.
         pce_normalise: ``"labelled"`` (divide by the labelled pixels: the pCE is a CE of the
             labelled pixels, of order one) or ``"all"`` (the reference: divide by all pixels,
-            so with ~9 % of pixels labelled the consistency terms weigh about ten times more;
-            at ``standard`` CycleMix then collapses to near-constant maps, see the chapter).
+            so with ~9 % of pixels labelled the consistency terms weigh about ten times more
+            against the supervision; both are satisfied by a constant map).
         ablation: Also train the cumulative ablation (``mix``, ``mix_occ``, ``mix_occ_glob``).
         max_cases: Real data only: read at most this many training and test volumes (0: all).
     """
