@@ -147,3 +147,22 @@ def test_label_atlas_is_the_case_itself(quick):
     heart = classes > 0
     assert bool(mask.numpy()[heart].all())
     assert evaluation.myo_dice(labels, atlas.argmax(0)) > 0.9
+
+
+def test_results_table_is_markdown_without_missing_rows(quick):
+    table = lessons.results_table(quick.metrics)
+    lines = table.splitlines()
+    assert all(line.count("|") == 3 for line in lines)  # two columns on every row
+    assert f"{quick.metrics['dice_myo_mvmm']:.3f}" in lines[2]
+    without_regnet = {k: v for k, v in quick.metrics.items() if not k.startswith("regnet")}
+    assert len(lessons.results_table(without_regnet).splitlines()) == len(lines) - 2
+
+
+def test_first_em_step_is_one_em_iteration_from_the_fit_start(quick):
+    step = lessons.first_em_step(quick.artifacts.experiment)
+    assert step.ll_after > step.ll_before
+    assert step.gamma.shape == step.prior.shape
+    torch.testing.assert_close(step.gamma.sum(0), torch.ones_like(step.gamma[0]))
+    # the fit's first EM iteration starts from the same state: the same likelihood
+    first = quick.artifacts.fit.history[0]["ll_trace"][0]
+    assert step.ll_before == pytest.approx(first, rel=1e-5)

@@ -18,7 +18,7 @@ Modules, by role:
 
 from ..data.labels import SEQUENCES
 from .ascent import intensity_force, transform_ascent
-from .atlas import CLASSES, MYO_K, probabilistic_atlas, roi_mask, tissue_classes
+from .atlas import CLASSES, LABEL_NAMES, MYO_K, probabilistic_atlas, roi_mask, tissue_classes
 from .chapter import BUDGETS, TITLE, Artifacts, Settings, run
 from .em_fused import em
 from .evaluation import myo_dice, pathology_dice, pathology_maps, residual_misalignment
@@ -52,6 +52,7 @@ from .transforms import AtlasAffine, StackRigid
 __all__ = [
     "BUDGETS",
     "CLASSES",
+    "LABEL_NAMES",
     "MYO_K",
     "SEQUENCES",
     "TITLE",

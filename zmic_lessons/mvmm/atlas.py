@@ -17,6 +17,8 @@ from .transforms import gaussian_smooth2d
 #: MvMM tissue classes, in order.
 CLASSES: tuple[str, ...] = ("background", "lv_blood", "myocardium", "rv_blood")
 BACKGROUND_K, LV_K, MYO_K, RV_K = range(4)
+#: Class names for the viewers (:mod:`zmic_lessons.viz` fixes each one's colour by name).
+LABEL_NAMES: dict[int, str] = {LV_K: "LV blood pool", MYO_K: "myocardium", RV_K: "RV blood pool"}
 
 # Data labels (zmic_lessons.data.labels): BACKGROUND, LV, MYO, RV, SCAR, EDEMA = 0..5.
 _LABEL_TO_CLASS = np.array([BACKGROUND_K, LV_K, MYO_K, RV_K, MYO_K, MYO_K], dtype=np.int64)

@@ -152,18 +152,18 @@ def iteration_frames(fit: MvMMFit, z: int) -> tuple[list[dict[str, np.ndarray]],
     return frames, titles
 
 
-#: The results table: row label, then the metric(s) it shows (two: "a | b").
+#: The results table: row label, then the metric(s) it shows (two: "a / b").
 RESULT_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MvMM, all three sequences, registered", ("dice_myo_mvmm",)),
     ("MvMM without registration", ("dice_myo_noreg",)),
-    ("bSSFP alone (the best single sequence)", ("dice_myo_single_bssfp",)),
-    ("in LGE space: MvMM | LGE alone", ("dice_myo_mvmm_lge", "dice_myo_single_lge")),
-    ("in T2 space: MvMM | T2 alone", ("dice_myo_mvmm_t2", "dice_myo_single_t2")),
-    ("T2 on half the slices: marginalised | zero-filled",
+    ("bSSFP alone", ("dice_myo_single_bssfp",)),
+    ("in LGE space: MvMM / LGE alone", ("dice_myo_mvmm_lge", "dice_myo_single_lge")),
+    ("in T2 space: MvMM / T2 alone", ("dice_myo_mvmm_t2", "dice_myo_single_t2")),
+    ("T2 on half the slices: marginalised / zero-filled",
      ("dice_myo_missing_t2", "dice_myo_zero_filled_t2")),
-    ("scar | scar + oedema (bright components)", ("dice_scar", "dice_edema")),
-    ("RegNet, one atlas: before | after", ("regnet_dice_before", "regnet_dice_after")),
-    ("RegNet, fused atlases: MvMM | majority vote",
+    ("scar / scar + oedema (bright components)", ("dice_scar", "dice_edema")),
+    ("RegNet, one atlas: before / after", ("regnet_dice_before", "regnet_dice_after")),
+    ("RegNet, fused atlases: MvMM fusion / majority vote",
      ("regnet_dice_mvmm_fusion", "regnet_dice_majority_vote")),
 )  # fmt: skip
 

@@ -123,7 +123,11 @@ def appearance_loglik(image: Tensor, log_label: Tensor, em_steps: int = 3) -> Te
     return log_f
 
 
-def mvmm_nll(target: Tensor, warped_probs: list[Tensor], em_steps: int = 3) -> Tensor:
+def mvmm_nll(
+    target: Tensor,
+    warped_probs: list[Tensor],
+    em_steps: int = 3,
+) -> Tensor:
     """Mean negative MvMM log-likelihood per pixel of a batch of targets (flat prior).
 
     Args:
