@@ -39,9 +39,9 @@ class Settings:
     unseen_centre: str = "D"
     n_train: int = 4
     n_test: int = 2
-    grid_shape: tuple[int, ...] = (36, 64, 64)
-    grid_spacing_mm: tuple[float, ...] = (2.0, 1.5, 1.5)
-    steps: int = 600
+    grid_shape: tuple[int, ...] = (32, 48, 48)
+    grid_spacing_mm: tuple[float, ...] = (2.5, 2.0, 2.0)
+    steps: int = 700
     batch_size: int = 16
     lr: float = 2e-3
     features: tuple[int, ...] = (8, 16, 32, 64)
