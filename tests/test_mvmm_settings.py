@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shutil
 
 import numpy as np
 import pytest
@@ -90,3 +91,12 @@ def test_one_case_folder_is_refused(tmp_path):
     tree = write_phantom_dataset("myops", tmp_path, cases=1, seed=0, size=64, n_slices=2)
     with pytest.raises(ValueError, match=r"at least 2 labelled MyoPS training cases"):
         run_chapter("mvmm", budget="quick", device="cpu", data=tree)
+
+
+def test_cases_on_different_grids_are_refused_with_their_names(tmp_path):
+    tree = write_phantom_dataset("myops", tmp_path / "a", cases=2, seed=0, size=64, n_slices=2)
+    other = write_phantom_dataset("myops", tmp_path / "b", cases=2, seed=1, size=48, n_slices=2)
+    for path in other.rglob("myops_training_102*.nii.gz"):
+        shutil.copy(path, tree / path.relative_to(other))
+    with pytest.raises(ValueError, match=r"case myops_training_102 has grid .* one grid"):
+        real_data.fit_myops(select("quick", BUDGETS), tree, torch.device("cpu"))
