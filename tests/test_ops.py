@@ -52,3 +52,13 @@ def test_source_markdown_shows_the_code_without_its_docstring():
     assert md.startswith("**`zmic_lessons.core.ops.one_hot`**")
     assert "F.one_hot(labels, n_classes)" in md and "Float one-hot" not in md
     assert "Float one-hot" in source_markdown(ops.one_hot, docstring=True)
+
+
+def test_source_markdown_keeps_the_body_indented():
+    class Holder:
+        def method(self, x):
+            y = x + 1
+            return y
+
+    md = source_markdown(Holder.method)
+    assert "def method(self, x):\n    y = x + 1\n    return y" in md

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 from typing import Any
 
 __all__ = ["source_markdown", "show_source"]
@@ -25,7 +26,7 @@ def source_markdown(obj: Any, *, docstring: bool = False) -> str:
     if not docstring:
         source = _drop_docstring(source, inspect.getdoc(obj))
     name = f"{obj.__module__}.{obj.__qualname__}"
-    return f"**`{name}`**\n\n```python\n{inspect.cleandoc(source)}\n```\n"
+    return f"**`{name}`**\n\n```python\n{textwrap.dedent(source).strip()}\n```\n"
 
 
 def _drop_docstring(source: str, doc: str | None) -> str:
