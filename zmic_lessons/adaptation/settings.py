@@ -57,20 +57,20 @@ class Settings:
     jitter: int = 4
     features: tuple[int, ...] = (8, 16, 32)
     latent: int = 8
-    steps: int = 400
+    steps: int = 300
     batch: int = 8
     lr: float = 2e-3
     seg_weight: float = 1.0
     kl_weight: float = 0.01
     rec_weight: float = 1.0
-    cf_weight: float = 1.0
+    cf_weight: float = 10.0
     cf_t_max: float = 1.0
     mean_weight: float = 1.0
     varda_beta: float = 1.0
     varda_alpha: float = 1.0
     adv_weight: float = 0.1
     pool: int = 8
-    align_per_pixel: bool = True
+    align_per_pixel: bool = False
 
 
 BUDGETS: dict[str, Settings] = {
