@@ -384,3 +384,22 @@ def test_without_out_every_run_gets_a_new_folder(fake_chapter, tmp_path, monkeyp
     assert len(runs) == 2 and all((r / "results.json").is_file() for r in runs)
     assert all(r.name.startswith("quick-seed0-") for r in runs)
     assert str(runs[-1].relative_to(tmp_path)) in capsys.readouterr().out
+
+
+def test_restore_command_writes_next_to_the_input(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    image = (np.linspace(0, 255, 32 * 32).reshape(32, 32)).astype(np.uint8)
+    src = tmp_path / "mine.png"
+    Image.fromarray(image).save(src)
+    argv = ["restore", str(src), "--method", "bicubic", "--budget", "quick"]
+    assert cli.main(argv) == 0
+    written = [p for p in tmp_path.iterdir() if p.name != "mine.png"]
+    assert len(written) == 1 and written[0].name.startswith("mine_bicubic_sr")
+    assert "->" in capsys.readouterr().out
+    # a second run does not overwrite the result silently
+    assert cli.main(argv) == 2
+    assert "exist" in capsys.readouterr().err
+    assert cli.main(["restore", str(tmp_path / "absent.png")]) == 2
+    assert "no file" in capsys.readouterr().err

@@ -35,6 +35,26 @@ CHAPTERS: dict[str, str] = {
 }
 
 
+#: Commands a chapter adds to the CLI: command -> (chapter, function exported by its package).
+TOOLS: dict[str, tuple[str, str]] = {
+    "restore": ("restoration", "restore_file"),
+    "evaluate-scar": ("atrial", "evaluate_scar_files"),
+}
+
+
+def get_tool(command: str) -> Callable[..., Any]:
+    """The function behind a chapter's CLI command (see :data:`TOOLS`), imported when asked.
+
+    Raises:
+        ChapterNotAvailable: The command is unknown or its chapter is not in this version.
+    """
+    if command not in TOOLS:
+        raise ChapterNotAvailable(f"unknown command {command!r}; known: {', '.join(TOOLS)}")
+    chapter, function = TOOLS[command]
+    get_chapter(chapter)  # a clear message if the chapter is missing
+    return getattr(importlib.import_module(f"zmic_lessons.{chapter}"), function)
+
+
 class ChapterNotAvailable(LookupError):
     """Raised for an unknown chapter name or one whose module is not written yet."""
 

@@ -25,6 +25,7 @@ from .chapters import (
     available_chapters,
     can_resume,
     get_chapter,
+    get_tool,
     run_chapter,
     saved_checkpoints,
 )
@@ -81,7 +82,48 @@ def _parser() -> argparse.ArgumentParser:
     phantom.add_argument(
         "--force", action="store_true", help="write into a folder that is not empty"
     )
+    _add_restore(sub)
     return parser
+
+
+def _add_restore(sub: Any) -> None:
+    restore = sub.add_parser(
+        "restore",
+        help="super-resolve (x2) or denoise your own PNG or NIfTI slice with the restoration "
+        "chapter's networks; the result is written next to it",
+    )
+    restore.add_argument("input", help="a .png, .nii or .nii.gz file")
+    restore.add_argument("--task", choices=("sr", "denoise"), default="sr")
+    restore.add_argument(
+        "--method",
+        choices=("ronet", "plain_cnn", "bayesr_sup", "bayesr_unsup", "bicubic"),
+        default="ronet",
+    )
+    restore.add_argument("--budget", choices=BUDGETS, default="standard")
+    restore.add_argument("--out", default=None, help="output file (default: next to the input)")
+    restore.add_argument(
+        "--checkpoints", default=None, help="keep the trained networks here and reuse them"
+    )
+    restore.add_argument("--slice", type=int, default=None, help="NIfTI slice to restore")
+    restore.add_argument("--force", action="store_true", help="replace an existing output")
+
+
+def _restore(args: argparse.Namespace) -> int:
+    path = Path(args.input).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"restore: no file at {path}")
+    written = get_tool("restore")(
+        path,
+        args.out,
+        task=args.task,
+        budget=args.budget,
+        method=args.method,
+        checkpoint_dir=args.checkpoints,
+        overwrite=args.force,
+        slice_index=args.slice,
+    )
+    print(f"restored ({args.method}, {args.task}) {path} -> {written}")
+    return 0
 
 
 def _overrides(chapter: str, pairs: Sequence[str]) -> dict[str, Any]:
@@ -190,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "phantom":
             return _phantom(args)
+        if args.command == "restore":
+            return _restore(args)
         return _run(args, argv)
     except (ChapterNotAvailable, OSError, ValueError, RuntimeError) as err:
         print(f"zmic-lessons: error: {err}", file=sys.stderr)
