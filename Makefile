@@ -30,7 +30,7 @@ vendor: $(STAMP)
 
 book: $(STAMP) vendor
 	rm -rf _build
-	ZMIC_BUDGET=$(BUDGET) $(VENV)/bin/jupyter-book build --all .
+	ZMIC_PROGRESS=0 ZMIC_BUDGET=$(BUDGET) $(VENV)/bin/jupyter-book build --all .
 	@echo "book built: open _build/html/index.html"
 
 browser: $(STAMP)

@@ -34,7 +34,7 @@ def build_book(out: Path) -> tuple[Path, list[str]]:
     pytest.importorskip("websocket", reason="websocket-client (installed with jupyter_server)")
     if not (ROOT / "_vendor" / "plotly.min.js").is_file():
         subprocess.run(["bash", "scripts/vendor_assets.sh"], cwd=ROOT, check=True)
-    env = {**os.environ, "ZMIC_BUDGET": "quick", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "ZMIC_BUDGET": "quick", "ZMIC_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", "--all", ".", "--path-output", str(out)]
     done = subprocess.run(
