@@ -21,7 +21,7 @@ import json
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,39 @@ def _merge(parts: list[dict[str, Any]], seeds: list[int]) -> list[dict[str, Any]
     return rows
 
 
+def _run_jobs(args: argparse.Namespace, overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the jobs not yet in the partial file (``<out>.partial.jsonl``, one line per finished
+    job, so an interrupted benchmark resumes where it stopped)."""
+    partial = args.out.with_suffix(".partial.jsonl")
+    done = (
+        [json.loads(line) for line in partial.read_text().splitlines()] if partial.is_file() else []
+    )
+    have = {(d["seed"], d["task"], tuple(d["group"])) for d in done}
+    jobs = [(seed, task, group) for seed in args.seeds for task in SUFFIXES for group in GROUPS
+            if (seed, task, group) not in have]  # fmt: skip
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(args.jobs) as pool, partial.open("a") as fh:
+        futures = {pool.submit(_one, job, overrides): job for job in jobs}
+        for future in as_completed(futures):
+            seed, task, group = futures[future]
+            part = {**future.result(), "task": task, "group": list(group)}
+            fh.write(json.dumps(part) + "\n")
+            fh.flush()
+            done.append(part)
+    return [d for d in done if d["seed"] in args.seeds]
+
+
+def _complete(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The finished jobs of the seeds whose every job is in the partial file."""
+    partial = args.out.with_suffix(".partial.jsonl")
+    done = [json.loads(line) for line in partial.read_text().splitlines()]
+    need = len(SUFFIXES) * len(GROUPS)
+    seeds = [s for s in args.seeds if sum(d["seed"] == s for d in done) == need]
+    if not seeds:
+        raise SystemExit(f"{partial}: no seed has all its {need} jobs yet")
+    return [d for d in done if d["seed"] in seeds]
+
+
 def _summary(rows: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
     keys = rows[0]["metrics"].keys()
     values = {k: np.array([r["metrics"][k] for r in rows], dtype=float) for k in keys}
@@ -105,14 +138,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=4, help="processes in parallel")
     parser.add_argument("--set", nargs="*", default=[], help="KEY=VALUE Settings overrides")
     parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument(
+        "--summarise",
+        action="store_true",
+        help="train nothing: summarise the seeds the partial file completes",
+    )
     args = parser.parse_args()
     from zmic_lessons.adaptation.settings import Settings
     from zmic_lessons.core.settings import parse_overrides
 
     overrides = parse_overrides(Settings, args.set)
-    jobs = [(seed, task, group) for seed in args.seeds for task in SUFFIXES for group in GROUPS]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        parts = list(pool.map(_one, jobs, [overrides] * len(jobs)))
+    parts = _complete(args) if args.summarise else _run_jobs(args, overrides)
+    args.seeds = sorted({p["seed"] for p in parts})
     rows = _merge(parts, args.seeds)
     mean, std = _summary(rows)
     _print(rows, mean, std)
