@@ -403,3 +403,29 @@ def test_restore_command_writes_next_to_the_input(tmp_path, capsys):
     assert "exist" in capsys.readouterr().err
     assert cli.main(["restore", str(tmp_path / "absent.png")]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_evaluate_scar_command_scores_own_files(tmp_path, capsys):
+    import numpy as np
+
+    from zmic_lessons.io import write_nifti
+
+    z, y, x = np.mgrid[:20, :24, :24]
+    ball = (z - 10) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 <= 36
+    labels = np.where(ball, 1, 0).astype(np.uint8)
+    shell = ball & ((z - 10) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 >= 25) & (x > 12)
+    labels[shell] = 3
+    write_nifti(tmp_path / "gt.nii.gz", labels, spacing=(2.0, 1.0, 1.0))
+    write_nifti(tmp_path / "pred.nii.gz", labels, spacing=(2.0, 1.0, 1.0))
+    out_json = tmp_path / "m.json"
+    argv = ["evaluate-scar", str(tmp_path / "pred.nii.gz"), str(tmp_path / "gt.nii.gz")]
+    assert cli.main([*argv, "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert "la_dice" in printed and "scar_dice" in printed
+    saved = json.loads(out_json.read_text())
+    assert saved["la_dice"] == pytest.approx(1.0) and saved["scar_dice"] == pytest.approx(1.0)
+    assert cli.main([*argv, "--json", str(out_json)]) == 2  # never overwritten
+    assert "exists" in capsys.readouterr().err
+    missing = ["evaluate-scar", str(tmp_path / "no.nii.gz"), str(tmp_path / "gt.nii.gz")]
+    assert cli.main(missing) == 2
+    assert "no.nii.gz" in capsys.readouterr().err

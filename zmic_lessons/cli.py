@@ -11,6 +11,7 @@ exits with code 130; errors print one line (``zmic-lessons: error: ...``) and ex
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -30,6 +31,7 @@ from .chapters import (
     saved_checkpoints,
 )
 from .core.budget import BUDGETS
+from .core.results import atomic_write_text
 from .core.settings import parse_overrides
 
 PHANTOM_LAYOUTS = ("mscmrseg", "myops", "acdc", "mmwhs", "lascarqs")
@@ -83,7 +85,33 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder that is not empty"
     )
     _add_restore(sub)
+    _add_evaluate_scar(sub)
     return parser
+
+
+def _add_evaluate_scar(sub: Any) -> None:
+    scar = sub.add_parser(
+        "evaluate-scar",
+        help="LAScarQS metrics of your own files: LA Dice/ASSD/HD in mm, scar scored on the "
+        "ground-truth LA surface (Dice, accuracy, sensitivity, specificity, generalised Dice)",
+    )
+    scar.add_argument("pred", help="predicted 3-D NIfTI label map (cavity 1 or 420, scar 3 or 422)")
+    scar.add_argument("gt", help="ground-truth 3-D NIfTI label map, on the same grid")
+    scar.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+
+
+def _evaluate_scar(args: argparse.Namespace) -> int:
+    metrics = get_tool("evaluate-scar")(Path(args.pred).expanduser(), Path(args.gt).expanduser())
+    width = max(len(k) for k in metrics)
+    for key, value in metrics.items():
+        print(f"{key:<{width}}  {value:.4g}")
+    if args.json:
+        target = Path(args.json).expanduser()
+        if target.exists():
+            raise FileExistsError(f"{target} exists; choose another --json file")
+        atomic_write_text(target, json.dumps(metrics, indent=2) + "\n")
+        print(f"metrics written to {target}")
+    return 0
 
 
 def _add_restore(sub: Any) -> None:
@@ -234,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _phantom(args)
         if args.command == "restore":
             return _restore(args)
+        if args.command == "evaluate-scar":
+            return _evaluate_scar(args)
         return _run(args, argv)
     except (ChapterNotAvailable, OSError, ValueError, RuntimeError) as err:
         print(f"zmic-lessons: error: {err}", file=sys.stderr)
