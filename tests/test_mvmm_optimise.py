@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from zmic_lessons.mvmm import optimise
 from zmic_lessons.mvmm.atlas import probabilistic_atlas, roi_mask
 from zmic_lessons.mvmm.model import active_from_counts
 from zmic_lessons.mvmm.optimise import FitConfig, FitStart, fit_mvmm
@@ -93,6 +94,9 @@ def test_known_misalignment_is_recovered():
         lls = [(h["ll_em"], h["ll"]) for h in fit.history if h["level"] == level]
         seq = [v for pair in lls for v in pair]
         assert np.all(np.diff(seq) >= -1e-5 * abs(seq[0])), level
+    # the end-of-fit guard: the fitted transforms explain the data better than the start
+    assert fit.guard["restored"] == 0.0
+    assert fit.guard["ll_fit"] > fit.guard["ll_start"]
 
 
 def test_aligned_input_stays_aligned():
@@ -168,3 +172,32 @@ def test_ascent_on_a_refined_atlas_grid_restarts_its_preconditioner():
     fit = fit_mvmm(images, atlas, active, mask=mask, config=config)
     assert fit.atlas_transform.control.shape == (N_SLICES, 2, 6, 6)
     assert all(math.isfinite(h["ll"]) for h in fit.history)
+
+
+def test_guard_restores_the_start_when_registration_ends_worse(monkeypatch):
+    """An ascent that ends in a worse basin (here forced) is undone: the fit keeps the start."""
+    images, _, atlas, mask, active = setup([0.0] * 3, np.zeros((3, N_SLICES, 2)))
+
+    def runaway_step(p, st, smoothed, coverage):
+        with torch.no_grad():  # a large rotation compensated by shifts, as seen on new hearts
+            st.transform.angle[1:] = math.radians(25.0)
+            st.transform.shift[1:] = 5.0
+        return None
+
+    monkeypatch.setattr(optimise, "_transform_step", runaway_step)
+    fit = fit_mvmm(images, atlas, active, mask=mask, config=CONFIG)
+    assert fit.guard["restored"] == 1.0
+    assert fit.guard["ll_start"] > fit.guard["ll_fit"]
+    assert float(fit.transform.angle.abs().max()) == 0.0
+    assert float(fit.transform.shift.abs().max()) == 0.0
+
+
+def test_rotation_is_bounded_by_max_angle():
+    angles = [0.0, 8.0, -8.0]
+    images, _, atlas, mask, active = setup(angles, np.zeros((3, N_SLICES, 2)))
+    config = FitConfig(n_iter=12, em_steps=1, reg_steps=4, smoothing=(2.0,), max_angle_deg=3.0)
+    fit = fit_mvmm(images, atlas, active, mask=mask, config=config)
+    angle = np.degrees(fit.transform.angle.numpy())
+    assert np.all(np.abs(angle) <= 3.0 + 1e-4), angle
+    # the bound is active: the data pull each rotation towards its 8 degrees
+    assert np.all(np.abs(angle[1:]) > 2.0), angle

@@ -63,10 +63,13 @@ class AscentState:
     Attributes:
         step: Current step length (pixels).
         sq: Running mean of the squared gradients (in pixel units), one tensor per parameter.
+        project: Called (without gradients) after every trial move to put the parameters back
+            into their feasible set, e.g. clamp a rotation (``None``: unconstrained).
     """
 
     step: float
     sq: list[Tensor] | None = None
+    project: Callable[[], None] | None = None
 
 
 def transform_ascent(
@@ -85,7 +88,10 @@ def transform_ascent(
     angle) and its gradient is divided by the root of its running mean square (RMSprop
     without momentum). The preconditioner is positive, so the direction is an ascent
     direction, and a step is kept only if the objective increases: the objective never
-    decreases, whatever the conditioning of rotations against translations.
+    decreases, whatever the conditioning of rotations against translations. ``state.project``
+    (optional, called without gradients after every trial move) maps the parameters back into
+    a feasible set, e.g. a bounded rotation; the objective is scored at the projected point,
+    so the ascent stays monotone.
 
     Returns:
         The final objective value; ``state`` holds the step to start from next time.
@@ -113,6 +119,8 @@ def transform_ascent(
             with torch.no_grad():
                 for t, o, d in zip(tensors, old, directions, strict=True):
                     t.copy_(o + state.step * d)
+                if state.project is not None:
+                    state.project()
             trial = objective()
             if float(trial.detach()) > float(value.detach()):
                 value = trial

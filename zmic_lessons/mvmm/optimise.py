@@ -14,6 +14,7 @@ capture range first); LL is monotone within each level.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,12 @@ class FitConfig:
             0: the fine grid throughout.
         snapshot_every: Keep posteriors and resampled images every this many iterations
             (0: never) for the notebook's step-through widget.
+        max_angle_deg: Largest rotation of a sequence (degrees): the ascent is projected onto
+            ``|angle| <= max_angle_deg``, so a rotation the data do not support cannot grow
+            without bound while shifts compensate it.
+        guard: At the end, keep the starting sequence transforms if they explain the data
+            better than the fitted ones (:func:`_guard`): registration never ends worse, in
+            likelihood, than it started.
     """
 
     n_iter: int = 40
@@ -91,6 +98,8 @@ class FitConfig:
     atlas_gem_steps: int = 0
     atlas_lr_px: float = 0.5
     atlas_coarse_grid: int = 0
+    max_angle_deg: float = 15.0
+    guard: bool = True
 
 
 @dataclass
@@ -113,6 +122,9 @@ class MvMMFit:
             ``ll_em`` (after EM), ``ll`` (after the transform step), ``ll_trace`` (LL before
             each EM iteration), ``step_px``.
         snapshots: ``(iteration, {"gamma", "J", "rho_scar"...})`` for the widget.
+        guard: The end-of-fit check (:func:`_guard`): ``ll_fit`` and ``ll_start`` (LL at the
+            last level at the fitted and at the starting transforms) and ``restored`` (1.0 if
+            the start won and was kept); empty without registration.
     """
 
     params: MixtureParams
@@ -126,6 +138,7 @@ class MvMMFit:
     full_shape: tuple[int, int, int]
     history: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
+    guard: dict[str, float] = field(default_factory=dict)
 
     def embed(self, x: Tensor, fill: float = 0.0) -> Tensor:
         """Place a window ``(..., Z, H', W')`` into the full ``(..., Z, H, W)`` grid."""
@@ -290,9 +303,11 @@ class _State:
     atlas_transform: AtlasAffine
     params: MixtureParams | None
     ascent: AscentState
+    start: StackRigid
     history: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
     iteration: int = 0
+    guard: dict[str, float] = field(default_factory=dict)
 
 
 def _setup(
@@ -326,7 +341,11 @@ def _setup(
     if fine > 0:
         atlas_transform = atlas_transform.with_control_grid(z, problem.coarse_grid or fine)
     state = _State(
-        transform.clone(), atlas_transform, start.params, AscentState(step=config.step_px)
+        transform.clone(),
+        atlas_transform,
+        start.params,
+        AscentState(step=config.step_px),
+        start=transform.clone(),
     )
     return problem, state
 
@@ -382,6 +401,12 @@ def _transform_step(p: _Problem, st: _State, smoothed: Tensor, coverage: Tensor)
         return ll / n_vox - p.config.atlas_bending * at.bending_energy()
 
     cfg = p.config
+    bound = math.radians(cfg.max_angle_deg)
+
+    def project(angle: Tensor = st.transform.angle) -> None:
+        angle.clamp_(-bound, bound)
+
+    st.ascent.project = project
     value = transform_ascent(objective, tensors, scales, st.ascent, cfg.max_step_px, cfg.reg_steps)
     return value * n_vox
 
@@ -456,7 +481,49 @@ def fit_mvmm(
             if callback is not None:
                 callback(record)
         st.ascent.step = max(st.ascent.step, config.step_px * 0.5)
+    if config.register and config.guard:
+        _guard(p, st, smoothed)
     return _finish(p, st, smoothed, images.shape[1:])
+
+
+def _ll_after_em(
+    p: _Problem, st: _State, smoothed: Tensor, transform: StackRigid
+) -> tuple[MixtureParams, float]:
+    """``Theta`` after ``max(em_steps, 1)`` EM steps from the fit's, and its LL.
+
+    Args:
+        transform: The sequence transforms to score (the atlas stays as fitted).
+    """
+    cfg = p.config
+    assert st.params is not None
+    with torch.no_grad():
+        j, coverage, prior = _resample(
+            smoothed, p.atlas, transform, st.atlas_transform, p.slice_coverage, p.region
+        )
+    params, _ = em(
+        j, st.params, prior, coverage, p.mask, max(cfg.em_steps, 1), cfg.var_floor,
+        cfg.update_weights,
+    )  # fmt: skip
+    with torch.no_grad():
+        ll = log_likelihood(j, params, log_prior_from_atlas(prior, params.w), coverage, p.mask)
+    return params, float(ll)
+
+
+def _guard(p: _Problem, st: _State, smoothed: Tensor) -> None:
+    """Registration never ends worse than it started: compare the fitted and starting transforms.
+
+    At the last level, with the fitted atlas, ``Theta`` takes the same EM iterations from its
+    fitted value at the fitted transforms and at the starting ones, and the two LLs are
+    compared. If the start explains the data better (the ascent climbed into a worse basin,
+    e.g. a rotation compensated by shifts), the fit goes back to the starting transforms and
+    their ``Theta``; otherwise the fit is left exactly as it is. Records ``st.guard``.
+    """
+    _, ll_fit = _ll_after_em(p, st, smoothed, st.transform)
+    params_start, ll_start = _ll_after_em(p, st, smoothed, st.start)
+    restored = ll_start > ll_fit
+    if restored:
+        st.transform, st.params = st.start.clone(), params_start
+    st.guard = {"ll_fit": ll_fit, "ll_start": ll_start, "restored": float(restored)}
 
 
 def _finish(p: _Problem, st: _State, smoothed: Tensor, full_shape) -> MvMMFit:
@@ -472,7 +539,7 @@ def _finish(p: _Problem, st: _State, smoothed: Tensor, full_shape) -> MvMMFit:
         params=st.params, posteriors=post, transform=st.transform,
         atlas_transform=st.atlas_transform, J=j, coverage=coverage, prior=prior,
         region=p.region, full_shape=tuple(full_shape), history=st.history,
-        snapshots=st.snapshots,
+        snapshots=st.snapshots, guard=st.guard,
     )  # fmt: skip
 
 
