@@ -7,7 +7,9 @@ every number the book reports on it): make it on purpose, say so, and update the
 
 The digests are SHA-256 of the arrays' bytes (and of the ``info`` dict as sorted JSON). They hold
 for a fixed NumPy/SciPy build on a given CPU family: vectorised ``exp``/``sin`` may differ in the
-last bit on another instruction set, which this test would report as a change.
+last bit on another instruction set, which this test would report as a change. BLAS runs on one
+thread while the digests are taken: a multi-threaded BLAS sums in another order (with two
+threads the arrays differ in the last bit).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from zmic_lessons.data.acquisition import misalign
 from zmic_lessons.data.cardiac import render_mr, simulate_anatomy, simulate_case, simulate_cases
@@ -120,10 +123,13 @@ PINNED = {
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_phantom_is_unchanged(name):
-    assert CHECKS[name]() == PINNED[name], (
+    with threadpool_limits(1):
+        digest = CHECKS[name]()
+    assert digest == PINNED[name], (
         f"the phantom changed ({name}); if on purpose, say so and update the digests"
     )
 
 
 if __name__ == "__main__":  # print the digests to paste above
-    json.dump({k: f() for k, f in CHECKS.items()}, sys.stdout, indent=4)
+    with threadpool_limits(1):
+        json.dump({k: f() for k, f in CHECKS.items()}, sys.stdout, indent=4)
