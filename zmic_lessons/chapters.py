@@ -239,6 +239,38 @@ def can_resume(name: str) -> bool:
     return _accepts_resume(get_chapter(name).run)
 
 
+def _resume_argument(chapter: Chapter, resume: bool, out: Any) -> dict[str, Any]:
+    """``{"resume": resume}`` for a chapter that can resume; refuse what cannot be done."""
+    if resume and out is None:
+        raise ValueError("resume needs the output folder of the run to continue (out / --out)")
+    if _accepts_resume(chapter.run):
+        return {"resume": resume}
+    if resume:
+        raise ValueError(f"chapter {chapter.name!r} cannot resume: its run() takes no resume")
+    return {}
+
+
+def _prepare_run_folder(  # noqa: PLR0913 - the run's identity, checked against run.json
+    name: str,
+    budget: str,
+    seed: int,
+    data_path: Path | None,
+    overrides: dict[str, Any],
+    out: str | os.PathLike | None,
+    resume: bool,
+    force: bool,
+) -> Path | None:
+    """Check ``out`` before any compute and record the run in ``out/run.json``."""
+    if out is None:
+        return None
+    out_path = prepare_out(out, resume=resume, force=force)
+    record = _run_record(name, budget, seed, data_path, overrides)
+    if resume:
+        _check_resume_record(out_path, record)
+    _write_record(out_path, record)
+    return out_path
+
+
 def run_chapter(
     name: str,
     /,
@@ -292,19 +324,8 @@ def run_chapter(
     data_path = Path(data) if data is not None else None
     if data_path is not None and not data_path.exists():
         raise FileNotFoundError(f"data folder {data_path} does not exist")
-    extra: dict[str, Any] = {}
-    if _accepts_resume(chapter.run):
-        extra["resume"] = resume
-    elif resume:
-        raise ValueError(f"chapter {name!r} cannot resume: its run() takes no resume argument")
-    if resume and out is None:
-        raise ValueError("resume needs the output folder of the run to continue (out / --out)")
-    out_path = prepare_out(out, resume=resume, force=force) if out is not None else None
-    if out_path is not None:
-        record = _run_record(name, budget, seed, data_path, overrides)
-        if resume:
-            _check_resume_record(out_path, record)
-        _write_record(out_path, record)
+    extra = _resume_argument(chapter, resume, out)
+    out_path = _prepare_run_folder(name, budget, seed, data_path, overrides, out, resume, force)
     seed_everything(seed)
     start = time.perf_counter()
     try:
