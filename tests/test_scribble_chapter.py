@@ -124,3 +124,14 @@ def test_runs_on_the_cyclemix_mscmr_layout(tmp_path):
     assert "dice_full" not in r.metrics  # the release has no dense training labels
     assert 0.0 <= r.metrics["dice_cyclemix"] <= 1.0
     assert r.artifacts.experiment.train.scribbles.max() == UNLABELLED
+
+
+def test_resume_reuses_the_complete_checkpoints(tmp_path):
+    from zmic_lessons.chapters import run_chapter
+
+    first = run_chapter("scribble", budget="quick", device="cpu", out=tmp_path)
+    saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").rglob("last.pt")}
+    assert {p.parent.name for p in saved} == {"pce", "cyclemix", "full"}
+    again = run_chapter("scribble", budget="quick", device="cpu", out=tmp_path, resume=True)
+    assert {p: p.stat().st_mtime_ns for p in saved} == saved  # nothing trained again
+    assert again.metrics == first.metrics

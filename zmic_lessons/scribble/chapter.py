@@ -78,6 +78,8 @@ def run(
     seed: int = 0,
     data: Path | None = None,
     out: Path | None = None,
+    *,
+    resume: bool = False,
     **overrides: Any,
 ) -> Results:
     """Train and score the chapter's methods.
@@ -96,7 +98,9 @@ def run(
         device: Torch device (or ``"auto"``).
         seed: Seed of the phantom, the scribbles, the weights and the batches.
         data: An ACDC folder (with MAAG scribbles) or the CycleMix ``MSCMR_dataset`` folder.
-        out: If given, checkpoints go to ``out/checkpoints/<method>``.
+        out: If given, checkpoints go to ``out/checkpoints/<method>`` (``pce``, ``cyclemix``,
+            ``full``, ``mix``, ...).
+        resume: Continue each method from its checkpoint in ``out`` (complete ones are kept).
         **overrides: Fields of :class:`Settings`.
     """
     settings = select(budget, BUDGETS, **overrides)
@@ -112,7 +116,7 @@ def run(
         results.metrics["scribble_fraction" + ("" if key == "all" else f"_{key}")] = value
     for method in _methods(settings, exp):
         with results.timed(method):
-            trained = train_method(method, exp, settings, seed, device, out)
+            trained = train_method(method, exp, settings, seed, device, out, resume=resume)
         art.models[method] = trained
         art.scores[method] = evaluate(trained.model, exp.test, device)
         art.predictions[method] = predict(trained.model, exp.test.images, device).argmax(1).numpy()

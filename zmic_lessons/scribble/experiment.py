@@ -20,7 +20,7 @@ import torch
 from scipy import ndimage
 
 from ..core.ops import one_hot
-from ..core.training import History, fit
+from ..core.training import History, checkpointing, fit
 from ..data.cardiac import simulate_case
 from ..data.errors import DataError
 from ..data.labels import LV, MYO, RV, merge_pathology
@@ -285,8 +285,14 @@ def train_method(
     device: torch.device,
     out: Path | None = None,
     progress: bool = True,
+    *,
+    resume: bool = False,
 ) -> TrainedModel:
-    """Train one method with the shared loop :func:`zmic_lessons.core.training.fit`."""
+    """Train one method with the shared loop :func:`zmic_lessons.core.training.fit`.
+
+    With ``out``, ``fit`` checkpoints the model in ``out/checkpoints/<method>`` four times over
+    the run (``resume``: continue from there; a complete checkpoint is not trained again).
+    """
     from .evaluation import mean_dice
 
     cfg = method_config(method, settings)
@@ -307,6 +313,7 @@ def train_method(
         model, loss_fn, sampler, steps=settings.steps, lr=settings.lr, device=device,
         optimizer=optimizer, scheduler=make_scheduler(optimizer, settings),
         eval_fn=eval_fn, eval_every=settings.eval_every, progress=progress, desc=method,
-        seed=seed, checkpoint_dir=None if out is None else out / "checkpoints" / method,
+        seed=seed, **checkpointing(out, method, resume=resume, config=settings,
+                                   every=max(1, settings.steps // 4)),
     )  # fmt: skip
     return TrainedModel(method, model, history)
