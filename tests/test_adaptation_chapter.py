@@ -26,6 +26,17 @@ def test_quick_run_writes_every_metric(tmp_path: Path) -> None:
     assert set(results.artifacts.runs) == {"bssfp2lge", "ct2mr"}
 
 
+def test_resume_reuses_the_complete_checkpoints(tmp_path: Path) -> None:
+    first = run_chapter("adaptation", budget="quick", device="cpu", out=tmp_path)
+    saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").rglob("last.pt")}
+    assert {p.parent.name for p in saved} == {
+        f"{t}_{m}" for t in ("bssfp2lge", "ct2mr") for m in METHODS
+    }
+    again = run_chapter("adaptation", budget="quick", device="cpu", out=tmp_path, resume=True)
+    assert {p: p.stat().st_mtime_ns for p in saved} == saved  # nothing trained again
+    assert again.metrics == first.metrics
+
+
 def test_unknown_setting_and_method_raise() -> None:
     with pytest.raises(TypeError, match="unknown setting"):
         chapter.run(budget="quick", no_such_knob=1)

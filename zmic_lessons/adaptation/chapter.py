@@ -94,7 +94,7 @@ def _score(run_: TaskRun, name: str, settings: Settings, metrics: dict[str, floa
 
 def _run_task(
     name: str, settings: Settings, seed: int, data: Path | None, device: torch.device,
-    out: Path | None, results: Results,
+    out: Path | None, results: Results, resume: bool = False,
 ) -> TaskRun | None:  # fmt: skip
     try:
         with results.timed(f"data_{name}"):
@@ -105,9 +105,10 @@ def _run_task(
         return None
     run_ = TaskRun(task)
     for method in settings.methods:
-        ckpt = None if out is None else out / "checkpoints" / f"{name}_{method}"
         with results.timed(f"{name}_{method}"):
-            run_.trained[method] = train_method(method, task, settings, seed, device, ckpt)
+            run_.trained[method] = train_method(
+                method, task, settings, seed, device, out, resume=resume
+            )
             _score(run_, method, settings, results.metrics)
     return run_
 
@@ -118,6 +119,8 @@ def run(
     seed: int = 0,
     data: Path | None = None,
     out: Path | None = None,
+    *,
+    resume: bool = False,
     **overrides: Any,
 ) -> Results:
     """Run the chapter.
@@ -139,6 +142,7 @@ def run(
         data: A folder with MS-CMRSeg (challenge layout) and/or ``CT_MR_2D_Dataset_DA``; the
             tasks whose files are missing are skipped (an error if both are).
         out: Checkpoints go to ``out/checkpoints/<task>_<method>``.
+        resume: Continue each model from its checkpoint in ``out`` (complete ones are kept).
         **overrides: Fields of :class:`Settings`.
     """
     settings = select(budget, BUDGETS, **overrides)
@@ -150,7 +154,7 @@ def run(
                       settings=settings)  # fmt: skip
     runs = {}
     for name in settings.tasks:
-        run_ = _run_task(name, settings, seed, data, device, out, results)
+        run_ = _run_task(name, settings, seed, data, device, out, results, resume)
         if run_ is not None:
             runs[name] = run_
     if not runs:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..core.training import History, fit
+from ..core.training import History, checkpointing, fit
 from ..nn import UNet
 from .adversarial import AdversarialSeg, adversarial_loss
 from .cfdnet import CFDNet, cfdnet_loss
@@ -106,12 +106,16 @@ def train_method(
     settings: Settings,
     seed: int,
     device: torch.device | str = "cpu",
-    checkpoint_dir: Path | None = None,
+    out: Path | None = None,
+    *,
+    resume: bool = False,
 ) -> Trained:
     """Train one method on a task and return it in eval mode.
 
     ``target_supervised`` trains the plain U-Net on the *target* training labels (the upper
-    bound); every other method sees source labels and unlabelled target images only.
+    bound); every other method sees source labels and unlabelled target images only. With
+    ``out``, ``fit`` checkpoints the model in ``out/checkpoints/<task>_<method>`` four times over
+    the run (``resume``: continue from there; a complete checkpoint is not trained again).
     """
     torch.manual_seed(seed)
     model, loss_fn = make_method(name, task.n_classes, settings)
@@ -120,7 +124,9 @@ def train_method(
     start = time.perf_counter()
     history = fit(
         model, loss_fn, batches, steps=settings.steps, lr=settings.lr, device=device,
-        checkpoint_dir=checkpoint_dir, progress=False, desc=f"{task.name}:{name}", seed=seed,
+        progress=False, desc=f"{task.name}:{name}", seed=seed,
+        **checkpointing(out, f"{task.name}_{name}", resume=resume, config=settings,
+                        every=max(1, settings.steps // 4)),
     )  # fmt: skip
     model.eval()
     return Trained(name, model, history, time.perf_counter() - start)
