@@ -32,6 +32,16 @@ def test_quick_run_reports_every_metric() -> None:
     assert art.outputs["ronet"][0].shape == art.cases[0].hr.shape
 
 
+def test_resume_reuses_the_complete_checkpoints(tmp_path: Path) -> None:
+    first = run_chapter("restoration", budget="quick", device="cpu", out=tmp_path)
+    saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").rglob("last.pt")}
+    names = {"rodec", "ronet_sr", "plain_sr", "bayesr_sup", "bayesr_unsup", "ronet_denoise"}
+    assert {p.parent.name for p in saved} == names | {"plain_denoise"}
+    again = run_chapter("restoration", budget="quick", device="cpu", out=tmp_path, resume=True)
+    assert {p: p.stat().st_mtime_ns for p in saved} == saved  # nothing trained again
+    assert again.metrics == first.metrics
+
+
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(TypeError, match="unknown setting"):
         run_chapter("restoration", budget="quick", no_such_knob=1)

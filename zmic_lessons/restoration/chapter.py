@@ -22,7 +22,14 @@ from ..core.training import History
 from ..nn.blocks import count_parameters
 from .bayesr import BayeSR
 from .evaluation import TestCase, lr_psnr, make_test_cases, predict, psnr_shaved, ssim_shaved
-from .experiment import ExperimentData, make_data, train_bayesr, train_restorer, train_rodec
+from .experiment import (
+    Checkpoints,
+    ExperimentData,
+    make_data,
+    train_bayesr,
+    train_restorer,
+    train_rodec,
+)
 from .lessons import residual_energies
 from .restore import restore_file
 from .ronet import RODec, RONet
@@ -61,32 +68,28 @@ class Artifacts:
     outputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
 
-def _ckpt(out: Path | None, name: str) -> Path | None:
-    return None if out is None else out / "checkpoints" / name
-
-
 def _train_all(
     settings: Settings, data: ExperimentData, seed: int, device: torch.device,
-    out: Path | None, results: Results,
+    ckpt: Checkpoints, results: Results,
 ) -> Artifacts:  # fmt: skip
     with results.timed("rodec"):
-        rodec, hist = train_rodec(settings, data, seed, device, _ckpt(out, "rodec"))
+        rodec, hist = train_rodec(settings, data, seed, device, ckpt)
     art = Artifacts(settings, data, make_test_cases(data, settings, seed), rodec)
     art.histories["rodec"] = hist
 
-    def restorer(task: str, dec: RODec | None, name: str) -> Any:
-        return lambda: train_restorer(settings, data, task, dec, seed, device, _ckpt(out, name))
+    def restorer(task: str, dec: RODec | None) -> Any:
+        return lambda: train_restorer(settings, data, task, dec, seed, device, ckpt)
 
-    def bayesr(sup: bool, name: str) -> Any:
-        return lambda: train_bayesr(settings, data, sup, seed, device, _ckpt(out, name))
+    def bayesr(sup: bool) -> Any:
+        return lambda: train_bayesr(settings, data, sup, seed, device, ckpt)
 
-    jobs = {"ronet": restorer("sr", rodec, "ronet"), "plain_cnn": restorer("sr", None, "plain_cnn")}
+    jobs = {"ronet": restorer("sr", rodec), "plain_cnn": restorer("sr", None)}
     if settings.run_bayesr:
-        jobs["bayesr_sup"] = bayesr(True, "bayesr_sup")
-        jobs["bayesr_unsup"] = bayesr(False, "bayesr_unsup")
+        jobs["bayesr_sup"] = bayesr(True)
+        jobs["bayesr_unsup"] = bayesr(False)
     if settings.run_denoise:
-        jobs["ronet_denoise"] = restorer("denoise", rodec, "ronet_denoise")
-        jobs["plain_cnn_denoise"] = restorer("denoise", None, "plain_cnn_denoise")
+        jobs["ronet_denoise"] = restorer("denoise", rodec)
+        jobs["plain_cnn_denoise"] = restorer("denoise", None)
     for name, job in jobs.items():
         with results.timed(name):
             art.models[name], art.histories[name] = job()
@@ -148,6 +151,8 @@ def run(
     seed: int = 0,
     data: Path | None = None,
     out: Path | None = None,
+    *,
+    resume: bool = False,
     **overrides: Any,
 ) -> Results:
     """Run the chapter and return its metrics (means over the held-out test images).
@@ -167,7 +172,10 @@ def run(
         seed: Seed of the weights, patches and noise.
         data: A folder of PNG/NIfTI images to use instead of the packaged ones; the files
             named by ``test_images=`` are held out.
-        out: If given, checkpoints go to ``out/checkpoints/<model>`` (resumed on rerun).
+        out: If given, each network checkpoints in ``out/checkpoints/<model>`` (``rodec``,
+            ``ronet_sr``, ``plain_sr``, ``bayesr_sup``, ``bayesr_unsup``, ``ronet_denoise``,
+            ``plain_denoise``).
+        resume: Continue each network from its checkpoint in ``out`` (complete ones are kept).
         **overrides: Fields of :class:`Settings`.
     """
     settings = select(budget, BUDGETS, **overrides)
@@ -178,7 +186,8 @@ def run(
     )  # fmt: skip
     with results.timed("data"):
         exp = make_data(settings, None if data is None else Path(data))
-    art = _train_all(settings, exp, seed, torch_device, out, results)
+    ckpt = Checkpoints(out, resume, settings)
+    art = _train_all(settings, exp, seed, torch_device, ckpt, results)
     with results.timed("evaluation"):
         _score(art, torch_device, results)
         _decomposition_metrics(art, results)

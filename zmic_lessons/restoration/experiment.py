@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..core.ops import gaussian_blur
-from ..core.training import History, fit
+from ..core.training import History, checkpointing, fit
 from ..data.images import load_image
 from .bayesr import BayeSR, Priors, bayesr_loss
 from .degradation import add_noise, bicubic_upsample, downsample
@@ -25,6 +26,7 @@ from .ronet import RODec, RONet, residual_energy_loss
 from .settings import Settings
 
 __all__ = [
+    "Checkpoints",
     "ExperimentData",
     "load_folder_images",
     "make_data",
@@ -119,12 +121,36 @@ def _schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_schedule
 
 
 @dataclass(frozen=True)
+class Checkpoints:
+    """Where the networks of a run keep their ``fit`` checkpoints (the chapter contract).
+
+    Attributes:
+        out: The run's folder: each network checkpoints four times over its training in
+            ``out/checkpoints/<model>`` (``rodec``, ``ronet_sr``, ``plain_sr``, ``bayesr_sup``,
+            ...); ``None``: no checkpoints.
+        resume: Continue from an existing checkpoint (a complete one is not trained again).
+        config: The settings the checkpoints were made from (others are refused).
+    """
+
+    out: Path | None = None
+    resume: bool = False
+    config: Any = None
+
+    def fit_keywords(self, model_name: str, steps: int) -> dict[str, Any]:
+        """``fit``'s checkpoint keywords for ``model_name`` trained ``steps`` steps."""
+        every = max(1, steps // 4)
+        return checkpointing(
+            self.out, model_name, resume=self.resume, config=self.config, every=every
+        )
+
+
+@dataclass(frozen=True)
 class _Run:
-    """Where and how one network trains: seed, device, checkpoint folder, progress label."""
+    """Where and how one network trains: seed, device, checkpoints, name (progress label)."""
 
     seed: int
     device: torch.device
-    checkpoint_dir: Path | None
+    checkpoints: Checkpoints | None
     desc: str
 
 
@@ -133,17 +159,17 @@ def _fit(
 ) -> History:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
-    seed, device, checkpoint_dir, desc = run.seed, run.device, run.checkpoint_dir, run.desc
+    checkpoints = run.checkpoints or Checkpoints()
     return fit(
         model, loss_fn, batches, steps=steps, optimizer=opt, scheduler=_schedule(opt, steps),
-        device=device, grad_clip=1.0, checkpoint_dir=checkpoint_dir, seed=seed, desc=desc,
-        progress=False,
+        device=run.device, grad_clip=1.0, seed=run.seed, desc=run.desc, progress=False,
+        **checkpoints.fit_keywords(run.desc, steps),
     )  # fmt: skip
 
 
 def train_rodec(
     settings: Settings, data: ExperimentData, seed: int, device: torch.device,
-    checkpoint_dir: Path | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> tuple[RODec, History]:  # fmt: skip
     """Pretrain the K rank-one projections without labels: minimise ``mean(R_K^2)``.
 
@@ -155,7 +181,7 @@ def train_rodec(
     batches = patch_batches(data.train, size, settings.batch, seed + 11)
     history = _fit(
         dec, lambda m, b: residual_energy_loss(m, b), batches, settings.rodec_steps,
-        settings.lr, _Run(seed, device, checkpoint_dir, "rodec"),
+        settings.lr, _Run(seed, device, checkpoints, "rodec"),
     )  # fmt: skip
     dec.eval().requires_grad_(False)
     return dec, history
@@ -219,7 +245,7 @@ def build_restorer(settings: Settings, task: str, decomposition: RODec | None) -
 
 def train_restorer(
     settings: Settings, data: ExperimentData, task: str, decomposition: RODec | None,
-    seed: int, device: torch.device, checkpoint_dir: Path | None = None,
+    seed: int, device: torch.device, checkpoints: Checkpoints | None = None,
 ) -> tuple[RONet, History]:  # fmt: skip
     """Train RONet (``decomposition`` given) or the plain CNN (``None``) for ``task``.
 
@@ -231,9 +257,7 @@ def train_restorer(
     batches = pair_batches(settings, data, task, seed + 23)
     loss = partial(_restorer_loss, task=task, settings=settings)
     name = ("ronet" if decomposition is not None else "plain") + f"_{task}"
-    history = _fit(
-        model, loss, batches, steps, settings.lr, _Run(seed, device, checkpoint_dir, name)
-    )
+    history = _fit(model, loss, batches, steps, settings.lr, _Run(seed, device, checkpoints, name))
     return model.eval(), history
 
 
@@ -271,7 +295,7 @@ def build_bayesr(settings: Settings) -> BayeSR:
 
 def train_bayesr(
     settings: Settings, data: ExperimentData, supervised: bool, seed: int,
-    device: torch.device, checkpoint_dir: Path | None = None,
+    device: torch.device, checkpoints: Checkpoints | None = None,
 ) -> tuple[BayeSR, History]:  # fmt: skip
     """Train BayeSR supervised (real HR targets) or unsupervised (LR images only).
 
@@ -290,6 +314,6 @@ def train_bayesr(
         batches,
         settings.sr_steps,
         settings.lr,
-        _Run(seed, device, checkpoint_dir, name),
+        _Run(seed, device, checkpoints, name),
     )
     return model.eval(), history

@@ -108,21 +108,21 @@ def _write(path: Path, image: np.ndarray, meta: ImageMeta, pixel_factor: float) 
 
 def _trained(method: str, task: str, settings: Settings, seed: int, device: torch.device,
              checkpoint_dir: Path | None) -> torch.nn.Module | str:  # fmt: skip
-    from .experiment import make_data, train_bayesr, train_restorer, train_rodec
+    from .experiment import Checkpoints, make_data, train_bayesr, train_restorer, train_rodec
 
     if method == "bicubic":
         return "bicubic"
     data = make_data(settings)
-    ckpt = (lambda name: checkpoint_dir / name) if checkpoint_dir else (lambda name: None)
+    ckpt = Checkpoints(checkpoint_dir, resume=True, config=settings)
     if method.startswith("bayesr"):
         if task != "sr":
             raise ValueError("BayeSR is a super-resolution method; use task='sr'")
         sup = method == "bayesr_sup"
-        return train_bayesr(settings, data, sup, seed, device, ckpt(method))[0]
+        return train_bayesr(settings, data, sup, seed, device, ckpt)[0]
     dec = None
     if method == "ronet":
-        dec = train_rodec(settings, data, seed, device, ckpt("rodec"))[0]
-    return train_restorer(settings, data, task, dec, seed, device, ckpt(f"{method}_{task}"))[0]
+        dec = train_rodec(settings, data, seed, device, ckpt)[0]
+    return train_restorer(settings, data, task, dec, seed, device, ckpt)[0]
 
 
 def restore_file(
@@ -146,8 +146,9 @@ def restore_file(
             on the [0, 1] scale is what the networks were trained for).
         budget: Training budget (``quick`` | ``standard`` | ``full``).
         method: One of ``ronet``, ``plain_cnn``, ``bayesr_sup``, ``bayesr_unsup``, ``bicubic``.
-        checkpoint_dir: Keep the trained networks (seed 0, device ``"auto"``) here; the next
-            call resumes them instead of training again.
+        checkpoint_dir: Keep the trained networks (seed 0, device ``"auto"``) here, in
+            ``checkpoints/<model>``; the next call resumes them instead of training again (a
+            checkpoint made at another budget is refused).
         overwrite: Replace an existing output file.
         slice_index: NIfTI slice to restore.
 
