@@ -60,6 +60,15 @@ def test_quick_run_reports_the_metrics(quick):
     assert {v.name for v in exp.train}.isdisjoint(v.name for c in exp.seen for v in exp.tests[c])
 
 
+def test_resume_reuses_the_complete_checkpoints(tmp_path):
+    first = run_chapter("atrial", budget="quick", device="cpu", out=tmp_path)
+    saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").rglob("last.pt")}
+    assert {p.parent.name for p in saved} == {"unet_none", "unet_hm", "unet_aug", "deeplab_none"}
+    again = run_chapter("atrial", budget="quick", device="cpu", out=tmp_path, resume=True)
+    assert {p: p.stat().st_mtime_ns for p in saved} == saved  # nothing trained again
+    np.testing.assert_equal(again.metrics, first.metrics)  # bit-identical (NaN distances too)
+
+
 def test_unknown_setting_is_refused():
     with pytest.raises(TypeError, match="unknown setting"):
         run_chapter("atrial", budget="quick", not_a_field=1)

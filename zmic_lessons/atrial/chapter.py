@@ -19,7 +19,7 @@ from torch import nn
 from ..core.budget import select
 from ..core.device import describe_device, get_device
 from ..core.results import Results
-from ..core.training import History
+from ..core.training import History, checkpointing
 from .evaluation import mean_over, score_model
 from .experiment import Volume, build_model, phantom_volumes, real_volumes, slices, standardise
 from .experiment import train as train_network
@@ -104,15 +104,21 @@ def train_one(
     seed: int,
     device: torch.device,
     out: Path | None = None,
+    resume: bool = False,
 ) -> tuple[nn.Module, History]:
-    """Build and train one network under one intensity scheme on the training centres."""
+    """Build and train one network under one intensity scheme on the training centres.
+
+    With ``out``, ``fit`` checkpoints it in ``out/checkpoints/<network>_<scheme>`` four times
+    over the run (``resume``: continue from there; a complete checkpoint is not trained again).
+    """
     torch.manual_seed(seed)
     model = build_model(network, settings)
     data = slices([standardise(v, scheme, exp.reference) for v in exp.train], exp.train)
-    ckpt = None if out is None else Path(out) / "checkpoints" / f"{network}_{scheme}"
+    ckpt = checkpointing(out, f"{network}_{scheme}", resume=resume, config=settings,
+                         every=max(1, settings.steps // 4))  # fmt: skip
     history = train_network(
         model, data, settings, seed=seed, augment=scheme == "aug", device=device,
-        checkpoint_dir=ckpt,
+        checkpoints=ckpt,
     )  # fmt: skip
     return model, history
 
@@ -152,6 +158,8 @@ def run(
     seed: int = 0,
     data: Path | None = None,
     out: Path | None = None,
+    *,
+    resume: bool = False,
     **overrides: Any,
 ) -> Results:
     """Train on the seen centres, test on all four, return the metrics.
@@ -172,7 +180,9 @@ def run(
         seed: Seed of the patients, the weights and the batches.
         data: A LAScarQS 2022 folder (``task1/`` and optionally ``task2/``) instead of the
             phantom: task 1 is the seen set, task 2 the "unseen" one.
-        out: Checkpoints go to ``out/checkpoints/<network>_<scheme>``.
+        out: Checkpoints go to ``out/checkpoints/<network>_<scheme>`` (``unet_none``,
+            ``unet_hm``, ``unet_aug``, ``<second>_none``).
+        resume: Continue each network from its checkpoint in ``out`` (complete ones are kept).
         **overrides: Fields of :class:`Settings`.
     """
     settings = select(budget, BUDGETS, **overrides)
@@ -191,7 +201,7 @@ def run(
         key = f"{network}/{scheme}"
         with results.timed(f"train_{network}_{scheme}"):
             model, history = train_one(
-                exp, settings, network, scheme, seed=seed, device=device, out=out
+                exp, settings, network, scheme, seed=seed, device=device, out=out, resume=resume
             )
         with results.timed("evaluate"):
             art.scores[key] = score_model(model, exp.tests, scheme, exp.reference)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -205,7 +206,7 @@ def train(
     seed: int,
     augment: bool,
     device: torch.device,
-    checkpoint_dir: Path | None = None,
+    checkpoints: dict[str, Any] | None = None,
 ) -> History:
     """Train on random batches of slices with :func:`~zmic_lessons.core.training.fit`.
 
@@ -216,7 +217,8 @@ def train(
         seed: Seeds the batch order and the augmentation.
         augment: Restyle every batch with :func:`~.augment.random_style` (the ``"aug"`` scheme).
         device: Where to train.
-        checkpoint_dir: Passed to ``fit`` (exact resume).
+        checkpoints: ``fit``'s checkpoint keywords (from
+            :func:`~zmic_lessons.core.training.checkpointing`; ``None``: no checkpoints).
     """
     x, y = data
     gen = torch.Generator().manual_seed(seed)
@@ -237,7 +239,7 @@ def train(
 
     return fit(
         model, loss_fn, batch, steps=settings.steps, lr=settings.lr, device=device, seed=seed,
-        checkpoint_dir=checkpoint_dir, progress=False, desc="atrial",
+        progress=False, desc="atrial", **(checkpoints or {}),
     )  # fmt: skip
 
 
