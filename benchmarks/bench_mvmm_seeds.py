@@ -35,6 +35,7 @@ COLUMNS = (
     ("res px", "residual_translation_px"),
     ("res deg", "residual_rotation_deg"),
     ("scar", "dice_scar"),
+    ("oedema", "dice_edema"),
     ("miss t2", "dice_myo_missing_t2"),
     ("t2 mu0 zf", "t2_myo_darkest_mean_zero_filled_t2"),
 )

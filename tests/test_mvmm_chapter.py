@@ -69,7 +69,7 @@ def test_full_size_config_runs_one_step_on_cpu():
 def test_components_put_scar_and_oedema_in_the_myocardium():
     table = settings.components(2)
     assert table[SEQUENCES.index("lge")][2] == 2
-    assert table[SEQUENCES.index("t2")][2] == 2
+    assert table[SEQUENCES.index("t2")][2] == 3  # dark pixels, normal myocardium, oedema
     assert table[SEQUENCES.index("bssfp")][2] == 1
 
 

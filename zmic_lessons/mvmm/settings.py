@@ -156,13 +156,17 @@ def phantom_pixel_mm(settings: Settings) -> float:
 def components(bg: int, blood: int = 2) -> list[list[int]]:
     """Components per (sequence, class) in :data:`SEQUENCES` x :data:`.CLASSES` order.
 
-    Myocardium has two components in T2 (normal + oedema) and LGE (normal + scar), one in
-    bSSFP; each blood pool ``blood`` (blood + papillary/trabecular muscle, which the labels
-    count as blood but which has myocardial signal: several components per tissue, and the
-    prior decides); the background ``bg`` (lung, fat, liver, chest wall).
+    Myocardium has three components in T2 (pixels as dark as the neighbouring tissue that the
+    prior still calls myocardium, normal myocardium, oedema: with two, the dark pixels take
+    one and normal myocardium and oedema share the other; three raise the oedema Dice on
+    every seed with oedema, mean 0.453 -> 0.505 over the six of seeds 0-7 that have oedema at
+    ``standard``, myocardium Dice unchanged), two in LGE (normal + scar), one in bSSFP; each
+    blood pool ``blood`` (blood + papillary/trabecular muscle, which the labels count as blood
+    but which has myocardial signal: several components per tissue, and the prior decides);
+    the background ``bg`` (lung, fat, liver, chest wall).
     """
     b = blood
-    table = {"bssfp": [bg, b, 1, b], "t2": [bg, b, 2, b], "lge": [bg, b, 2, b]}
+    table = {"bssfp": [bg, b, 1, b], "t2": [bg, b, 3, b], "lge": [bg, b, 2, b]}
     return [table[s] for s in SEQUENCES]
 
 
