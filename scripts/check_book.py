@@ -41,6 +41,7 @@ from typing import Any
 MB = 1_000_000
 # decoded bytes per page (the HTML and everything it loads, empty cache), by kind of page;
 # before issue 16 a text page was 7.4-8.6 MB, a notebook page 8-15 MB, viewers.html 18 MB
+# "viewers": the viewers page and every notebook page with a NiiVue 3D view
 PAGE_LIMITS = {"text": 4 * MB, "notebook": 14 * MB, "viewers": 20 * MB}
 FIRST_PAINT_LIMIT_S = 1.0
 LINK_BYTES_PER_S = 10e6 / 8  # 10 Mbit/s
@@ -460,8 +461,12 @@ def toc_pages(root: Path) -> list[tuple[str, str, bool]]:
         pages += [(entry["file"], chapter) for entry in part.get("chapters", [])]
     result = [("search.html?q=mixture", "text", False), ("genindex.html", "text", False)]
     for name, chapter in pages:
-        notebook = (root / f"{name}.ipynb").is_file()
-        kind = "viewers" if name.endswith("viewers") else "notebook" if notebook else "text"
+        source = root / f"{name}.ipynb"
+        notebook = source.is_file()
+        # a NiiVue 3D view brings its 5 MB module and its volumes: the viewers' limit
+        three_d = notebook and "view3d(" in source.read_text(encoding="utf-8")
+        viewers = name.endswith("viewers") or three_d
+        kind = "viewers" if viewers else "notebook" if notebook else "text"
         result.append((f"{name}.html", kind, chapter))
     return result
 
