@@ -12,12 +12,8 @@ from zmic_lessons.data.layouts import write_phantom_dataset
 from zmic_lessons.data.scribbles import UNLABELLED
 from zmic_lessons.io import affine_from_spacing, write_nifti
 from zmic_lessons.scribble import chapter, lessons
-from zmic_lessons.scribble.experiment import (
-    BatchSampler,
-    crop_window,
-    make_experiment,
-    method_config,
-)
+from zmic_lessons.scribble.experiment import BatchSampler, make_experiment, method_config
+from zmic_lessons.scribble.slices import crop_window
 
 REQUIRED = ("dice_pce", "dice_cyclemix", "dice_full", "scribble_fraction", "cyclemix_gain")
 

@@ -22,6 +22,7 @@ from ..core.training import History, checkpointing, fit
 from ..data.images import load_image
 from .bayesr import BayeSR, Priors, bayesr_loss
 from .degradation import add_noise, bicubic_upsample, downsample
+from .images import read_image
 from .ronet import RODec, RONet, residual_energy_loss
 from .settings import Settings
 
@@ -49,8 +50,6 @@ class ExperimentData:
 
 def load_folder_images(folder: Path) -> dict[str, np.ndarray]:
     """Every PNG and NIfTI (middle slice) in ``folder``, scaled to [0, 1], by file name."""
-    from .restore import read_image
-
     files = sorted(p for p in folder.iterdir() if p.suffix in (".png", ".nii", ".gz"))
     if not files:
         raise FileNotFoundError(

@@ -7,7 +7,6 @@ beside the input, never over an existing file unless ``overwrite=True``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,10 @@ import torch
 
 from ..core.budget import select
 from ..core.device import get_device
-from ..io import read_nifti, write_nifti
+from ..io import write_nifti
+from .evaluation import predict
+from .experiment import Checkpoints, make_data, train_bayesr, train_restorer, train_rodec
+from .images import ImageMeta, is_nifti, read_image
 from .settings import BUDGETS, Settings
 
 __all__ = ["ImageMeta", "read_image", "restore_file"]
@@ -23,75 +25,9 @@ __all__ = ["ImageMeta", "read_image", "restore_file"]
 METHODS = ("ronet", "plain_cnn", "bayesr_sup", "bayesr_unsup", "bicubic")
 
 
-@dataclass(frozen=True)
-class ImageMeta:
-    """How to write a restored image back: the format, its scale and (NIfTI) geometry.
-
-    Attributes:
-        kind: ``"png"`` or ``"nifti"``.
-        lo, hi: The intensities mapped to 0 and 1.
-        spacing: In-plane pixel size (mm) of a NIfTI slice ``(y, x)``; ``None`` for PNG.
-        slice_index: The NIfTI slice read.
-    """
-
-    kind: str
-    lo: float
-    hi: float
-    spacing: tuple[float, float] | None = None
-    slice_index: int | None = None
-
-
-def _is_nifti(path: Path) -> bool:
-    return path.name.endswith(".nii") or path.name.endswith(".nii.gz")
-
-
-def read_image(path: str | Path, slice_index: int | None = None) -> tuple[np.ndarray, ImageMeta]:
-    """Read a PNG (grey or colour, turned grey) or one axial slice of a NIfTI file.
-
-    Intensities are mapped to [0, 1]: 8-bit PNGs by 255, anything else between its 0.5th and
-    99.5th percentiles (clipped).
-
-    Returns:
-        ``(image float32 (H, W), meta)``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"input image not found: {path}")
-    if _is_nifti(path):
-        img = read_nifti(path)
-        array = img.array if img.ndim == 2 else img.array.reshape(-1, *img.array.shape[-2:])
-        index = None
-        if array.ndim == 3:
-            index = array.shape[0] // 2 if slice_index is None else slice_index
-            array = array[index]
-        spacing = (float(img.spacing[-2]), float(img.spacing[-1]))
-        return _unit(array, "nifti", spacing, index)
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"{path}: expected a .png, .nii or .nii.gz file")
-    from skimage.io import imread
-
-    array = imread(path)
-    if array.ndim == 3:
-        weights = np.array([0.299, 0.587, 0.114])
-        array = array[..., :3] @ weights
-    if array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating) and array.max() > 1:
-        return (np.clip(array / 255.0, 0, 1)).astype(np.float32), ImageMeta("png", 0.0, 255.0)
-    return _unit(array, "png", None, None)
-
-
-def _unit(
-    array: np.ndarray, kind: str, spacing: tuple[float, float] | None, index: int | None
-) -> tuple[np.ndarray, ImageMeta]:
-    array = np.asarray(array, dtype=np.float64)
-    lo, hi = (float(v) for v in np.percentile(array, [0.5, 99.5]))
-    hi = hi if hi > lo else lo + 1.0
-    image = np.clip((array - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-    return image, ImageMeta(kind, lo, hi, spacing, index)
-
-
 def _output_path(path: Path, method: str, task: str) -> Path:
     stem = path.name.removesuffix(".gz").removesuffix(".nii").removesuffix(".png")
-    suffix = ".nii.gz" if _is_nifti(path) else ".png"
+    suffix = ".nii.gz" if is_nifti(path) else ".png"
     return path.with_name(f"{stem}_{method}_{task}{suffix}")
 
 
@@ -108,7 +44,6 @@ def _write(path: Path, image: np.ndarray, meta: ImageMeta, pixel_factor: float) 
 
 def _trained(method: str, task: str, settings: Settings, seed: int, device: torch.device,
              checkpoint_dir: Path | None) -> torch.nn.Module | str:  # fmt: skip
-    from .experiment import Checkpoints, make_data, train_bayesr, train_restorer, train_rodec
 
     if method == "bicubic":
         return "bicubic"
@@ -159,7 +94,6 @@ def restore_file(
     Raises:
         FileExistsError: The output exists and ``overwrite`` is False.
     """
-    from .evaluation import predict
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

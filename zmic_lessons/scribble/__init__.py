@@ -28,9 +28,6 @@ from .cyclemix import (
 )
 from .evaluation import dice_scores, evaluate, predict
 from .experiment import (
-    CLASS_NAMES,
-    Experiment,
-    SliceSet,
     TrainedModel,
     build_model,
     make_experiment,
@@ -38,6 +35,7 @@ from .experiment import (
     train_method,
 )
 from .settings import BUDGETS, METHODS, Settings
+from .slices import CLASS_NAMES, Experiment, SliceSet
 
 __all__ = [
     "BUDGETS",

@@ -20,8 +20,9 @@ from ..core.device import describe_device, get_device
 from ..core.results import Results
 from ..data.scribbles import UNLABELLED
 from .evaluation import evaluate, predict
-from .experiment import CLASS_NAMES, Experiment, TrainedModel, make_experiment, train_method
+from .experiment import TrainedModel, make_experiment, train_method
 from .settings import BUDGETS, METHODS, Settings
+from .slices import CLASS_NAMES, Experiment
 
 __all__ = ["BUDGETS", "METHODS", "TITLE", "Artifacts", "Settings", "run"]
 

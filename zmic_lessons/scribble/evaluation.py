@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..core.metrics import dice_per_class
-from .experiment import FOREGROUND, SliceSet
+from .slices import FOREGROUND, SliceSet
 
 
 @torch.no_grad()

@@ -13,8 +13,9 @@ import torch
 
 from ..data.scribbles import UNLABELLED
 from .cyclemix import CycleMixStep, cyclemix_step
-from .experiment import BatchSampler, SliceSet, TrainedModel, method_config
+from .experiment import BatchSampler, TrainedModel, method_config
 from .settings import Settings
+from .slices import SliceSet
 
 #: Display names of scribble maps (0 = no label, drawn transparent; 4 = background scribble).
 SCRIBBLE_NAMES: tuple[str, ...] = ("none", "lv", "myo", "rv", "background scribble")

@@ -22,8 +22,8 @@ from scipy import ndimage
 from ..data.datasets import ACDC, DatasetCase, MSCMRSeg
 from ..data.errors import DataError
 from ..data.scribbles import UNLABELLED
-from .experiment import Experiment, make_slices
 from .settings import Settings
+from .slices import Experiment, make_slices
 
 
 def _zoom(arr: np.ndarray, factors: tuple[float, float], order: int) -> np.ndarray:
