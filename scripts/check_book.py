@@ -456,9 +456,14 @@ def toc_pages(root: Path) -> list[tuple[str, str, bool]]:
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     pages = [(toc["root"], False)]
+
+    def walk(entries: list[dict[str, Any]], chapter: bool) -> None:
+        for entry in entries:
+            pages.append((entry["file"], chapter))
+            walk(entry.get("sections", []), chapter)
+
     for part in toc.get("parts", []):
-        chapter = part.get("caption") == "Chapters"
-        pages += [(entry["file"], chapter) for entry in part.get("chapters", [])]
+        walk(part.get("chapters", []), part.get("caption") == "Chapters")
     result = [("search.html?q=mixture", "text", False), ("genindex.html", "text", False)]
     for name, chapter in pages:
         source = root / f"{name}.ipynb"

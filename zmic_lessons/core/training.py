@@ -277,9 +277,10 @@ def fit(  # noqa: PLR0913 - the one shared trainer: every option is a documented
             moved to the device. Under DDP each rank should draw different batches (e.g. use a
             ``DistributedSampler`` or :func:`dist_info` in the callable).
         steps: Total number of steps (a resumed run continues up to this number).
-        optimizer, lr, scheduler, device, amp, grad_clip, eval_fn, eval_every, checkpoint_dir,
-            checkpoint_every, resume, progress, desc, seed, log_every, config: The options of
-            the run, documented (with these defaults) in :class:`TrainOptions`.
+        **options: ``optimizer``, ``lr``, ``scheduler``, ``device``, ``amp``, ``grad_clip``,
+            ``eval_fn``, ``eval_every``, ``checkpoint_dir``, ``checkpoint_every``, ``resume``,
+            ``progress``, ``desc``, ``seed``, ``log_every``, ``config``: the options of the run,
+            documented (with these defaults) in :class:`TrainOptions`.
 
     Returns:
         The :class:`History` (also stored in the checkpoint, so a resumed run returns it whole).

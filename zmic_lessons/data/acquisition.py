@@ -6,7 +6,7 @@ sits: the rigid transforms between the common space and each sequence's space, a
 :func:`misalign`, which puts a phantom case's sequences into their own spaces.
 
 Misalignment convention (read this before writing a registration method)
------------------------------------------------------------------------
+------------------------------------------------------------------------
 A :class:`Rigid2D` ``T`` maps **common-space** pixel coordinates ``p = (y, x)`` to
 **sequence-space** pixel coordinates::
 
@@ -43,6 +43,7 @@ from .scanner import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cardiac import CardiacCase
+    from .native import NativeSequence
 
 __all__ = [
     "MisalignedCase",
@@ -156,6 +157,9 @@ class MisalignedCase:
         spacing: (z, y, x) in mm.
         reference: Name of the sequence that defines the common space (identity transforms).
         info: The case's info plus the misalignment settings.
+        native: Per sequence, the image on its own grid with its affine, when each sequence
+            was acquired at its own resolution (:func:`~zmic_lessons.data.native.misalign_native`);
+            ``None`` otherwise.
     """
 
     images: dict[str, np.ndarray]
@@ -169,6 +173,7 @@ class MisalignedCase:
     spacing: tuple[float, float, float]
     reference: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    native: dict[str, NativeSequence] | None = None
 
 
 def misalign(

@@ -12,22 +12,22 @@ The model at a voxel ``x`` of the common space::
 
 Paper symbol -> code name (all tensors, any device, float32 or float64):
 
-==========================  ===============================  ==================================
-paper                       code                             shape
-==========================  ===============================  ==================================
-``I_i``, ``T_i``            ``images[i]``, ``StackRigid``    ``(S, Z, H, W)`` (in :mod:`.optimise`)
-``I_i(T_i(x))``             ``J[i]``                         ``(S, *spatial)``
-``A_k(x)``                  ``atlas[k]``                     ``(K, *spatial)``
-``w_k``                     ``MixtureParams.w``              ``(K,)``
-``pi_k(x)``                 ``exp(log_prior[k])``            ``(K, *spatial)``
-``tau_ikc``                 ``MixtureParams.tau``            ``(S, K, C)``
-``mu_ikc``, ``sigma^2_ikc`` ``MixtureParams.mu``, ``.var``   ``(S, K, C)``
-``delta_i(x)``              ``coverage[i]``                  ``(S, *spatial)``
-``m(x)`` (ROI)              ``mask``                         ``(*spatial)``
-``gamma_k(x)``              ``Posteriors.gamma``             ``(K, *spatial)``
-``rho_ikc(x)``              ``Posteriors.rho``               ``(S, K, C, *spatial)``
-``LL``                      ``log_likelihood(...)``          scalar
-==========================  ===============================  ==================================
+============================  ===============================  ==================================
+paper                         code                             shape
+============================  ===============================  ==================================
+``I_i``, ``T_i``              ``images[i]``, ``StackRigid``    ``(S, Z, H, W)`` (in :mod:`.optimise`)
+``I_i(T_i(x))``               ``J[i]``                         ``(S, *spatial)``
+``A_k(x)``                    ``atlas[k]``                     ``(K, *spatial)``
+``w_k``                       ``MixtureParams.w``              ``(K,)``
+``pi_k(x)``                   ``exp(log_prior[k])``            ``(K, *spatial)``
+``tau_ikc``                   ``MixtureParams.tau``            ``(S, K, C)``
+``mu_ikc``, ``sigma^2_ikc``   ``MixtureParams.mu``, ``.var``   ``(S, K, C)``
+``delta_i(x)``                ``coverage[i]``                  ``(S, *spatial)``
+``m(x)`` (ROI)                ``mask``                         ``(*spatial)``
+``gamma_k(x)``                ``Posteriors.gamma``             ``(K, *spatial)``
+``rho_ikc(x)``                ``Posteriors.rho``               ``(S, K, C, *spatial)``
+``LL``                        ``log_likelihood(...)``          scalar
+============================  ===============================  ==================================
 
 ``S`` sequences (bSSFP, T2, LGE), ``K`` tissue classes, ``C`` the largest number of Gaussian
 components a (sequence, class) pair has; unused components are switched off by ``active`` and

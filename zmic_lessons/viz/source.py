@@ -17,7 +17,7 @@ def source_markdown(obj: Any, *, docstring: bool = False) -> str:
         docstring: Keep the docstring (default: dropped, the prose around the cell explains).
 
     Returns:
-        Markdown text: ``**`module.name`**`` and a ```` ```python ```` block.
+        Markdown text: the module path in bold, then the source in a fenced ``python`` block.
     """
     try:
         source = inspect.getsource(obj)
