@@ -11,6 +11,7 @@ inside the model against a majority vote).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.training import History, fit
+from ..core.training import History, checkpointing, fit
 from ..data.cardiac import simulate_case
 from ..data.labels import SEQUENCES
 from ..nn.spatial import bending_energy, warp
@@ -133,13 +134,23 @@ def regnet_loss(settings: Settings):
     return loss_fn
 
 
-def run_regnet(settings: Settings, device: torch.device, seed: int) -> RegNetResult:
+def run_regnet(
+    settings: Settings,
+    device: torch.device,
+    seed: int,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+) -> RegNetResult:
     """Train pairwise MvMM-RegNet on phantom slices; evaluate pairwise and groupwise.
 
     Args:
         settings: The chapter's settings (the ``regnet_*`` fields).
         device: Torch device.
         seed: Seed of the phantoms and the training.
+        out: The run's folder: the network is checkpointed in ``out/checkpoints/regnet``
+            (the chapter contract, :func:`zmic_lessons.core.training.checkpointing`).
+        resume: Continue from that checkpoint (a complete one is not trained again).
 
     Returns:
         :class:`RegNetResult` with ``regnet_dice_before`` / ``regnet_dice_after`` (pairwise
@@ -155,6 +166,8 @@ def run_regnet(settings: Settings, device: torch.device, seed: int) -> RegNetRes
         model, regnet_loss(settings), pair_sampler(data, settings.regnet_batch, seed),
         steps=settings.regnet_steps, lr=settings.regnet_lr, device=device, progress=False,
         seed=seed, log_every=10, grad_clip=10.0,
+        **checkpointing(out, "regnet", resume=resume, config=settings,
+                        every=settings.regnet_steps // 4),
     )  # fmt: skip
     model.eval()
     metrics, examples = evaluate(
