@@ -15,7 +15,10 @@ Layouts (returned root -> loader):
   affine is diagonal with the origin at 0: the misalignment is in the voxels (as motion between
   breath-holds is in real data), and the T2 file's kept slices are stacked from z = 0, so its
   affine does not place them where they were in the bSSFP volume (do not resample the phantom's
-  T2 onto bSSFP by world position and expect the slices to match).
+  T2 onto bSSFP by world position and expect the slices to match). With
+  ``native_resolution=True`` each sequence is acquired at its own MS-CMRSeg resolution
+  (:mod:`zmic_lessons.data.native`) and every file carries its own shape and true affine:
+  then the sequences meet through their affines (``DatasetCase.resampled``).
 * ``"myops"``: ``out/MyoPS2020`` -> ``MyoPS2020``. Aligned C0/DE/T2, labels with
   1220 oedema and 2221 scar.
 * ``"acdc"``: ``out/ACDC`` -> ``ACDC``. ``training/patientNNN/`` with ``Info.cfg``, ED and ES
@@ -60,6 +63,7 @@ class _File:
     array: np.ndarray
     spacing: tuple[float, ...]
     dtype: type = np.float32
+    affine: np.ndarray | None = None
 
 
 def _case_seed(seed: int, index: int) -> int:
@@ -89,6 +93,33 @@ def _mscmrseg(i: int, seed: int, size: int, n_slices: int):
             _File(f"{gt}/{name}_{tag}_manual.nii.gz", to_mscmr(lab), mis.spacing, np.uint16)
         )
     return {"mscmrseg": DatasetCase(name, images, labels, spacing, {})}, files
+
+
+def _mscmrseg_native(i: int, seed: int, size: int, n_slices: int):
+    """MS-CMRSeg files with each sequence at its own resolution, shape and affine.
+
+    :func:`~zmic_lessons.data.native.misalign_native` with :data:`~.native.MSCMR_PROTOCOL`
+    (bSSFP 1.25 mm x 10 mm, T2 1.35 mm x 16 mm, LGE 0.75 mm x 5 mm): every file carries its
+    native affine (x, y from the field of view's corner, z the depth below the LV base), so
+    the sequences are brought together through their affines, never by index.
+    """
+    from .native import misalign_native
+
+    case = _cardiac("mscmrseg", seed, size, n_slices, pixel_mm=1.25, slice_mm=10.0)
+    mis = misalign_native(case, seed)
+    name = f"patient{i + 1}"
+    images, labels, spacing, affines, files = {}, {}, {}, {}, []
+    for key, tag, gt in (("bssfp", "C0", "c0gt"), ("t2", "T2", "t2gt"), ("lge", "LGE", "lgegt")):
+        nat = mis.native[key]
+        img, lab = nat.image.astype(np.float32), merge_pathology(nat.labels)
+        images[key], labels[key], spacing[key], affines[key] = img, lab, nat.spacing, nat.affine
+        files.append(_File(f"c0t2lge/{name}_{tag}.nii.gz", img, nat.spacing, affine=nat.affine))
+        files.append(
+            _File(f"{gt}/{name}_{tag}_manual.nii.gz", to_mscmr(lab), nat.spacing, np.uint16,
+                  nat.affine)
+        )  # fmt: skip
+    case_out = DatasetCase(name, images, labels, spacing, {}, affine=affines)
+    return {"mscmrseg": case_out}, files
 
 
 def _myops(i: int, seed: int, size: int, n_slices: int):
@@ -214,12 +245,22 @@ _BUILDERS = {
 }
 
 
-def _build(layout: str, cases: int, seed: int, size: int | None, n_slices: int | None):
+def _build(
+    layout: str,
+    cases: int,
+    seed: int,
+    size: int | None,
+    n_slices: int | None,
+    native_resolution: bool = False,
+):
     if layout not in _BUILDERS:
         raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     if cases < 1:
         raise ValueError(f"cases must be at least 1, got {cases}")
+    if native_resolution and layout != "mscmrseg":
+        raise ValueError(f"native_resolution is for the 'mscmrseg' layout, not {layout!r}")
     builder, _ = _BUILDERS[layout]
+    builder = _mscmrseg_native if native_resolution else builder
     size = size or _DEFAULT_SIZE[layout]
     n_slices = n_slices or _DEFAULT_SLICES.get(layout, 1)
     views: dict[str, list[DatasetCase]] = {}
@@ -233,7 +274,13 @@ def _build(layout: str, cases: int, seed: int, size: int | None, n_slices: int |
 
 
 def phantom_cases(
-    layout: str, cases: int, seed: int, *, size: int | None = None, n_slices: int | None = None
+    layout: str,
+    cases: int,
+    seed: int,
+    *,
+    size: int | None = None,
+    n_slices: int | None = None,
+    native_resolution: bool = False,
 ) -> dict[str, list[DatasetCase]]:
     """The cases :func:`write_phantom_dataset` writes, as the loaders should read them back.
 
@@ -243,7 +290,7 @@ def phantom_cases(
         for LAScarQS. Labels are in package codes, reduced to what the files can hold (no
         pathology in MS-CMRSeg/ACDC/MM-WHS, no LA wall in LAScarQS).
     """
-    return _build(layout, cases, seed, size, n_slices)[0]
+    return _build(layout, cases, seed, size, n_slices, native_resolution)[0]
 
 
 def _targets(layout: str, out: Path, files: list[_File]) -> tuple[Path, list[Path]]:
@@ -260,6 +307,7 @@ def write_phantom_dataset(
     size: int | None = None,
     n_slices: int | None = None,
     overwrite: bool = False,
+    native_resolution: bool = False,
 ) -> Path:
     """Write ``cases`` phantom cases in the file layout of a real data set.
 
@@ -275,6 +323,8 @@ def write_phantom_dataset(
         size: In-plane size (cardiac) or cube side (atrium); default realistic sizes.
         n_slices: Slices per cardiac volume.
         overwrite: Replace files that already exist.
+        native_resolution: ``"mscmrseg"`` only: each sequence at its own MS-CMRSeg
+            resolution, shape and affine (:mod:`zmic_lessons.data.native`); default off.
 
     Returns:
         The folder to give to the matching loader (see the module docstring).
@@ -284,7 +334,7 @@ def write_phantom_dataset(
             it and how many others collide).
     """
     out = Path(out).expanduser()
-    _, files = _build(layout, cases, seed, size, n_slices)
+    _, files = _build(layout, cases, seed, size, n_slices, native_resolution)
     root, paths = _targets(layout, out, files)
     existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
@@ -298,5 +348,6 @@ def write_phantom_dataset(
             atomic_write_bytes(path, str(f.array).encode())
             continue
         array = np.asarray(f.array).astype(f.dtype)
-        write_nifti(path, array, affine=affine_from_spacing(f.spacing) if f.spacing else None)
+        affine = f.affine if f.affine is not None else affine_from_spacing(f.spacing)
+        write_nifti(path, array, affine=affine if f.spacing else None)
     return root / "MM-WHS" if layout == "mmwhs" else root

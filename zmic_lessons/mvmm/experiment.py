@@ -19,6 +19,7 @@ from torch import Tensor
 from ..data.acquisition import MisalignedCase, misalign
 from ..data.cardiac import simulate_case
 from ..data.labels import SEQUENCES
+from ..data.native import misalign_native_like
 from .atlas import (
     centre_on_heart,
     intensity_template,
@@ -192,6 +193,7 @@ def make_experiment(
         max_shift_px=settings.max_shift_px * scale,
         slice_shift_px=settings.slice_shift_px * scale, missing=missing or {},
     )  # fmt: skip
+    mis = misalign_native_like(case, mis) if settings.native_resolution else mis
     images = torch.tensor(np.stack([mis.images[s] for s in SEQUENCES]), device=device)
     cover = torch.tensor(np.stack([mis.coverage[s] for s in SEQUENCES]), device=device)
     if base is not None:

@@ -1,9 +1,11 @@
-"""The MvMM on a MyoPS 2020 training folder (pre-aligned bSSFP, T2 and LGE, labelled).
+"""The MvMM on real folders: MyoPS 2020 (pre-aligned) and MS-CMRSeg 2019 (sequences on own grids).
 
 The first training case is fitted; its atlas comes from the *other* labelled cases of the
 folder (leave-one-out: the evaluated case's labels never enter its own prior), placed and
 fitted by the same :func:`.experiment.prepare_fit` and :func:`.settings.fit_config` as the
-phantom. A folder with fewer than two training cases is refused.
+phantom. A folder with fewer than two training cases is refused. The sequences meet in the
+common space (the bSSFP grid) through their affines (:func:`.common_space.common_stack`):
+MS-CMRSeg's T2 and LGE have other voxel sizes, shapes and origins than its bSSFP.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.ops import scale_to_percentile
-from ..data.datasets import DatasetCase, MyoPS2020
+from ..data.datasets import MSCMRSeg, MyoPS2020
+from ..data.datasets.base import Dataset
 from ..data.labels import SEQUENCES
 from .atlas import tissue_classes
+from .common_space import common_stack
 from .evaluation import myo_dice, pathology_dice
 from .experiment import AtlasCases, FitInputs, fit_experiment, prepare_fit
 from .optimise import MvMMFit
 from .settings import Settings, pixel_scale
 
-__all__ = ["RealFit", "fit_myops"]
+__all__ = ["RealFit", "fit_mscmrseg", "fit_myops"]
 
 
 @dataclass
@@ -44,13 +47,7 @@ class RealFit:
     metrics: dict[str, float]
 
 
-def _normalised(case: DatasetCase) -> np.ndarray:
-    """``(S, Z, H, W)`` sequences divided by their 99.5th percentile, clipped at 1.5."""
-    images = [scale_to_percentile(np.asarray(case.images[s], np.float32))[0] for s in SEQUENCES]
-    return np.clip(np.stack(images), 0.0, 1.5)
-
-
-def _atlas_cases(dataset: MyoPS2020, names: list[str], shape: tuple[int, ...]) -> AtlasCases:
+def _atlas_cases(dataset: Dataset, names: list[str], shape: tuple[int, ...]) -> AtlasCases:
     """Class maps and bSSFP images of the named cases; every grid must be ``shape``."""
     maps, images = [], []
     for name in names:
@@ -62,8 +59,33 @@ def _atlas_cases(dataset: MyoPS2020, names: list[str], shape: tuple[int, ...]) -
                 f"{shape}; resample the cases to one grid first"
             )
         maps.append(classes)
-        images.append(_normalised(case)[0])
+        images.append(common_stack(case).images[0])
     return AtlasCases(maps, images)
+
+
+def _fit_first(settings: Settings, dataset: Dataset, what: str, device: torch.device) -> RealFit:
+    """Fit the first case of ``dataset`` in the bSSFP grid, its atlas from the next cases."""
+    names = dataset.names
+    if len(names) < 2:
+        raise ValueError(
+            f"{dataset.root}: the MvMM needs at least 2 labelled {what} training cases (one to "
+            f"fit, the others for its atlas; the evaluated case never enters its own atlas), "
+            f"found {len(names)}"
+        )
+    case = dataset[names[0]]
+    labels = np.asarray(case.labels[SEQUENCES[0]])
+    others = names[1 : 1 + max(1, settings.n_atlas)]
+    cases = _atlas_cases(dataset, others, labels.shape)
+    stack = common_stack(case)
+    images = torch.tensor(stack.images, device=device)
+    cover = torch.tensor(stack.coverage, device=device)
+    scale = pixel_scale(float(np.mean(case.spacing[SEQUENCES[0]][-2:])))
+    inputs = prepare_fit(settings, images, cover, cases, scale)
+    fit = fit_experiment(inputs)
+    d_scar, d_edema = pathology_dice(fit, labels)
+    metrics = {"dice_myo_mvmm": myo_dice(labels, fit.segmentation), "dice_scar": d_scar}
+    metrics["dice_edema"] = d_edema
+    return RealFit(case.name, others, inputs, fit, labels, metrics)
 
 
 def fit_myops(settings: Settings, data: Path, device: torch.device) -> RealFit:
@@ -78,24 +100,21 @@ def fit_myops(settings: Settings, data: Path, device: torch.device) -> RealFit:
         ValueError: Fewer than two training cases (no atlas without the evaluated case's
             own labels), or cases on different grids.
     """
-    dataset = MyoPS2020(data, split="train")
-    names = dataset.names
-    if len(names) < 2:
-        raise ValueError(
-            f"{data}: the MvMM needs at least 2 labelled MyoPS training cases (one to fit, "
-            f"the others for its atlas; the evaluated case never enters its own atlas), "
-            f"found {len(names)}"
-        )
-    case = dataset[names[0]]
-    labels = np.asarray(case.labels[SEQUENCES[0]])
-    others = names[1 : 1 + max(1, settings.n_atlas)]
-    cases = _atlas_cases(dataset, others, labels.shape)
-    images = torch.tensor(_normalised(case), device=device)
-    cover = torch.ones(images.shape[:2], dtype=torch.bool, device=device)
-    scale = pixel_scale(float(np.mean(case.spacing[SEQUENCES[0]][-2:])))
-    inputs = prepare_fit(settings, images, cover, cases, scale)
-    fit = fit_experiment(inputs)
-    d_scar, d_edema = pathology_dice(fit, labels)
-    metrics = {"dice_myo_mvmm": myo_dice(labels, fit.segmentation), "dice_scar": d_scar}
-    metrics["dice_edema"] = d_edema
-    return RealFit(case.name, others, inputs, fit, labels, metrics)
+    return _fit_first(settings, MyoPS2020(data, split="train"), "MyoPS", device)
+
+
+def fit_mscmrseg(settings: Settings, data: Path, device: torch.device) -> RealFit:
+    """Fit the MvMM to an MS-CMRSeg folder's first patient (its bSSFP grid is the common space).
+
+    T2 and LGE are resampled onto the bSSFP grid through their affines
+    (:func:`.common_space.common_stack`); the per-sequence rigid transforms of the fit then
+    absorb the breath-hold misalignment. MS-CMRSeg has no pathology labels: ``dice_scar`` and
+    ``dice_edema`` score an empty truth.
+
+    Args:
+        settings: Chapter settings.
+        data: An MS-CMRSeg folder (``c0t2lge/``, ``c0gt/``, ...), every patient with a bSSFP
+            label, all bSSFP volumes on one grid shape.
+        device: Torch device.
+    """
+    return _fit_first(settings, MSCMRSeg(data), "MS-CMRSeg", device)

@@ -30,6 +30,7 @@ class Settings:
         max_shift_px: Largest simulated translation per sequence (pixels).
         slice_shift_px: Largest simulated breath-hold shift per slice (pixels).
         missing_t2_fraction: Share of the slices without T2 in the generalized-MvMM experiment.
+        native_resolution: Each sequence at its own MS-CMRSeg resolution (:mod:`.data.native`).
         n_atlas: Cases averaged into the probabilistic atlas (phantoms, or other real cases).
         atlas_sigma: Gaussian smoothing of the atlas (pixels).
         atlas_floor: Smallest atlas probability.
@@ -88,6 +89,7 @@ class Settings:
     max_shift_px: float = 5.0
     slice_shift_px: float = 2.0
     missing_t2_fraction: float = 0.5
+    native_resolution: bool = False
     n_atlas: int = 4
     atlas_sigma: float = 1.0
     atlas_floor: float = 1e-6

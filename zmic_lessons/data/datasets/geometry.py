@@ -137,7 +137,13 @@ def resample_to(
     *,
     order: int = 1,
 ) -> np.ndarray:
-    """Resample an array onto another grid by physical (world) coordinates.
+    """Resample an array onto another grid by physical (world) coordinates, never by index.
+
+    Each target voxel centre is mapped to world millimetres (``target_affine``), then into the
+    source's voxel indices (``inverse(affine)``), where the source is interpolated. A source
+    voxel covers half a voxel on either side of its centre, so a target point up to half a
+    voxel beyond the outermost centre (e.g. an 8 mm slice inside the outer half of a 16 mm T2
+    slab) takes the edge voxel's value; beyond that it is 0.
 
     Args:
         array: ``(z, y, x)`` or ``(y, x)`` array on the grid of ``affine``.
@@ -148,20 +154,18 @@ def resample_to(
 
     Returns:
         Array of ``shape`` (``float64`` for ``order > 0``, the input dtype for ``order == 0``);
-        voxels outside the source grid are 0.
+        voxels outside the source grid's extent are 0.
     """
     if len(shape) != array.ndim:
         raise ValueError(f"resample_to: target shape {shape} has not {array.ndim} axes")
     m = _voxel_map(target_affine, affine)  # target voxel -> source voxel
     src = _ijk(np.asarray(array))
     src = src if order == 0 else src.astype(np.float64)
-    out = ndimage.affine_transform(
-        src,
-        m[:3, :3],
-        offset=m[:3, 3],
-        output_shape=_shape_ijk(tuple(shape)),
-        order=order,
-        mode="constant",
-        cval=0.0,
-    )
+    out_shape = _shape_ijk(tuple(shape))
+    idx = np.indices(out_shape, dtype=np.float64).reshape(3, -1)
+    coords = m[:3, :3] @ idx + m[:3, 3:4]
+    out = ndimage.map_coordinates(src, coords, order=order, mode="nearest", prefilter=order > 1)
+    half = 0.5 + 1e-6
+    inside = np.all((coords >= -half) & (coords <= np.array(src.shape)[:, None] - 1 + half), 0)
+    out = np.where(inside, out, 0).astype(out.dtype).reshape(out_shape)
     return _from_ijk(out, len(shape))
