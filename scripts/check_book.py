@@ -423,7 +423,7 @@ def judge(report: PageReport, chapter: bool) -> None:
     p += _content_problems(report.counts, chapter)
     limit = PAGE_LIMITS[report.kind]
     if report.bytes > limit:
-        p.append(f"weight {report.bytes / MB:.1f} MB > {limit / MB:.0f} MB")
+        p.append(f"weight {report.bytes / MB:.2f} MB > {limit / MB:.1f} MB")
     slow = report.first_paint_s is not None and report.first_paint_s > FIRST_PAINT_LIMIT_S
     if report.kind == "text" and slow:
         p.append(f"first paint {report.first_paint_s:.2f} s > {FIRST_PAINT_LIMIT_S} s at 10 Mbit/s")
