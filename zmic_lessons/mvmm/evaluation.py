@@ -45,7 +45,7 @@ def myo_dice(labels: Any, segmentation: Any) -> float:
 def residual_misalignment(
     fit_transform: StackRigid, case: MisalignedCase, mask: torch.Tensor
 ) -> tuple[float, float]:
-    """RMS displacement error over the ROI (pixels) and mean |angle error| (degrees).
+    """RMS displacement error over the ROI (pixels) and mean absolute angle error (degrees).
 
     Averaged over the non-reference sequences and their slices.
     """
@@ -55,6 +55,7 @@ def residual_misalignment(
         fit_transform.angle.detach().cpu().double(),
         fit_transform.shift.detach().cpu().double(),
         fit_transform.fixed.cpu(),
+        None if fit_transform.centre is None else fit_transform.centre.cpu().double(),
     )
     diff = ((est.coords(h, w) - true.coords(h, w)) ** 2).sum(-1)  # (S, Z, H, W)
     moving = ~fit_transform.fixed.cpu()

@@ -29,7 +29,13 @@ from .atlas import (
 )
 from .model import active_from_counts
 from .optimise import FitConfig, FitStart, MvMMFit, fit_mvmm
-from .placement import DEFAULT_SCALES, PlacementSearch, place_atlas, search_atlas_offset
+from .placement import (
+    DEFAULT_ANGLES,
+    DEFAULT_SCALES,
+    PlacementSearch,
+    place_atlas,
+    search_atlas_offset,
+)
 from .settings import (
     Settings,
     components,
@@ -96,7 +102,12 @@ class Experiment(FitInputs):
 
 
 def initial_atlas_transform(
-    settings: Settings, scale: float, image: Tensor, atlas: Tensor, template: Tensor
+    settings: Settings,
+    scale: float,
+    image: Tensor,
+    atlas: Tensor,
+    template: Tensor,
+    info: dict[str, Any] | None = None,
 ) -> AtlasAffine:
     """Place the atlas on the reference stack as ``settings.atlas_placement`` says.
 
@@ -109,6 +120,7 @@ def initial_atlas_transform(
         scale: Pixels of this grid per settings pixel.
         image: ``(1, Z, H, W)`` reference stack; atlas: ``(K, Z, H, W)``.
         template: ``(Z, H, W)`` the atlas cases' mean image (used by ``"template"`` only).
+        info: Filled with the template placement's confidence (:func:`.place_atlas`).
     """
     active = active_from_counts(components(settings.bg_components, 1)[:1], device=image.device)
     pool = max(1, int(round(settings.atlas_search_pool_px * scale)))
@@ -117,8 +129,10 @@ def initial_atlas_transform(
         search = PlacementSearch(
             scales=settings.atlas_scales or DEFAULT_SCALES, max_shift_px=reach,
             margin_px=roi_margin(settings, scale), pool=pool,
+            angles=DEFAULT_ANGLES if settings.atlas_angles is None else settings.atlas_angles,
         )  # fmt: skip
-        return place_atlas(image, atlas, template, active, search).per_slice(image.shape[1])
+        placed = place_atlas(image, atlas, template, active, search, info)
+        return placed.per_slice(image.shape[1])
     if settings.atlas_placement == "grid":
         return search_atlas_offset(
             image, atlas, active, max_shift_px=reach,
@@ -131,7 +145,12 @@ def initial_atlas_transform(
 
 
 def prepare_fit(
-    settings: Settings, images: Tensor, slice_coverage: Tensor, cases: AtlasCases, scale: float
+    settings: Settings,
+    images: Tensor,
+    slice_coverage: Tensor,
+    cases: AtlasCases,
+    scale: float,
+    info: dict[str, Any] | None = None,
 ) -> FitInputs:
     """Atlas from ``cases``, its placement on ``images[0]``, the ROI and the fit configuration.
 
@@ -140,6 +159,7 @@ def prepare_fit(
         images: ``(S, Z, H, W)`` the stack to fit; slice_coverage: ``(S, Z)``.
         cases: The atlas cases (never the evaluated case).
         scale: Pixels of this grid per settings pixel (:func:`.settings.pixel_scale`).
+        info: Filled with the placement's confidence (:func:`.place_atlas`).
     """
     device = images.device
     atlas = probabilistic_atlas(
@@ -150,7 +170,7 @@ def prepare_fit(
         components(settings.bg_components, settings.blood_components), device=device
     )
     template = intensity_template(cases.images, cases.class_maps, device=device)
-    init = initial_atlas_transform(settings, scale, images[:1], atlas, template)
+    init = initial_atlas_transform(settings, scale, images[:1], atlas, template, info)
     mask = roi_mask(init.warp(atlas), margin=roi_margin(settings, scale))
     config = fit_config(settings, scale)
     return FitInputs(images, slice_coverage, atlas, init, mask, active, config)

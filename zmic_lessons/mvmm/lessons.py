@@ -18,7 +18,7 @@ from .evaluation import myo_dice
 from .experiment import FitInputs, fit_experiment
 from .model import component_log_density, e_step, init_params, log_likelihood, m_step
 from .model import log_prior_from_atlas as _log_prior
-from .optimise import MvMMFit, bounding_region
+from .optimise import MvMMFit, bounding_region, tempered_atlas
 from .transforms import StackRigid, gaussian_smooth2d
 
 __all__ = [
@@ -57,7 +57,8 @@ def first_em_step(inputs: FitInputs) -> EMStep:
     """The fit's first EM step, taken apart (the full run fuses it: :func:`.em_fused.em`).
 
     At the first smoothing level, the identity sequence transforms and the placed atlas: the
-    state in which :func:`.fit_mvmm` starts.
+    state in which :func:`.fit_mvmm` starts (its registration stage flattens the atlas by
+    ``config.registration_prior_power``, :func:`.tempered_atlas`; so does this step).
     """
     cfg = inputs.config
     region = bounding_region(inputs.mask)
@@ -69,7 +70,10 @@ def first_em_step(inputs: FitInputs) -> EMStep:
     with torch.no_grad():
         j, fov = transform.resample(gaussian_smooth2d(inputs.images, sigma), region)
         coverage = fov & inputs.slice_coverage[:, :, None, None]
-        prior = inputs.atlas_init.warp(inputs.atlas, region)
+        atlas = inputs.atlas
+        if cfg.register and cfg.registration_prior_power < 1.0:
+            atlas = tempered_atlas(atlas, cfg.registration_prior_power)
+        prior = inputs.atlas_init.warp(atlas, region)
         params = init_params(j, prior, inputs.active, coverage, mask, 1.0, cfg.var_floor)
         log_prior = _log_prior(prior, params.w)
         post = e_step(j, params, log_prior, coverage, mask)

@@ -23,7 +23,10 @@ atlas image; the MvMM chapter keeps it as ``Settings.atlas_placement="grid"`` fo
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,22 +41,37 @@ from .transforms import AtlasAffine
 DEFAULT_SCALES: tuple[float, ...] = tuple(round(0.70 + 0.03 * i, 2) for i in range(21))
 
 
+#: In-plane orientations (degrees) tried by :func:`place_atlas`.
+DEFAULT_ANGLES: tuple[float, ...] = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
+
+
+class PlacementWarning(UserWarning):
+    """The template placement is unsure: its best NCC is low (the atlas may be off the heart)."""
+
+
 def scaled_affine(
-    scale: float, shift: Tensor | None = None, like: Tensor | None = None
+    scale: float, shift: Tensor | None = None, like: Tensor | None = None, angle_deg: float = 0.0
 ) -> AtlasAffine:
-    """The atlas transform that shows the atlas ``scale`` times larger, then moved by ``shift``.
+    """The atlas transform that shows the atlas ``scale`` times larger, turned, then moved.
 
     Args:
         scale: Size of the atlas in the common space relative to its own grid.
         shift: ``(dy, dx)`` displacement of the scaled atlas content (pixels), default none.
         like: Tensor whose device and dtype the transform takes.
+        angle_deg: In-plane rotation of the atlas content (degrees, about the grid's centre).
     """
     ref = like if like is not None else torch.zeros(())
     out = AtlasAffine.identity(ref.device, ref.dtype)
-    out.linear += (1.0 / scale - 1.0) * torch.eye(2, device=ref.device, dtype=ref.dtype)
+    a = math.radians(angle_deg)
+    # A(p) = M (p - c) + c + s samples the atlas; M = R(-a) / scale shows it turned by a
+    m = torch.tensor(
+        [[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]], device=ref.device,
+        dtype=ref.dtype,
+    ) / scale  # fmt: skip
+    out.linear += m - torch.eye(2, device=ref.device, dtype=ref.dtype)
     if shift is not None:
-        # A(p) = (p - c) / scale + c + s samples the atlas; content moved by d needs s = -d/scale
-        out.shift -= shift.to(ref) / scale
+        # content moved by d needs s = -M d
+        out.shift -= m @ shift.to(ref)
     return out
 
 
@@ -65,8 +83,9 @@ def template_candidates(
     scales: tuple[float, ...] = DEFAULT_SCALES,
     max_shift_px: float = 24.0,
     pool: int = 2,
+    angles: tuple[float, ...] = (0.0,),
 ) -> list[tuple[float, AtlasAffine]]:
-    """Best NCC shift of the scaled template for every scale.
+    """Best NCC shift of the scaled and turned template for every scale and angle.
 
     Args:
         image: ``(Z, H, W)`` reference stack.
@@ -76,9 +95,10 @@ def template_candidates(
         scales: Sizes to try (see :func:`scaled_affine`).
         max_shift_px: Largest shift in each direction (pixels).
         pool: Downsampling of the search (the shift step is ``pool`` pixels).
+        angles: In-plane orientations to try (degrees).
 
     Returns:
-        ``[(ncc, transform), ...]``, one per scale, in the order of ``scales``.
+        ``[(ncc, transform), ...]``, one per (scale, angle), scales outer, angles inner.
     """
     if image.shape != template.shape or template.shape != region.shape:
         raise ValueError(
@@ -88,8 +108,8 @@ def template_candidates(
     reach = int(max_shift_px // pool)
     target = F.pad(F.avg_pool2d(image[None], pool), (reach,) * 4)  # (1, Z, h, w)
     out = []
-    for scale in scales:
-        aff = scaled_affine(scale, like=image)
+    for scale, angle in [(s, a) for s in scales for a in angles]:
+        aff = scaled_affine(scale, like=image, angle_deg=angle)
         tmpl, weight = F.avg_pool2d(aff.warp(torch.stack([template, region])), pool)
         ys, xs = torch.nonzero(weight.sum(0) > 1e-3, as_tuple=True)
         if ys.numel() == 0:
@@ -112,7 +132,7 @@ def template_candidates(
         k = int(ncc.argmax())
         dy, dx = divmod(k, ncc.shape[1])
         d = torch.tensor([float(dy - reach - y0), float(dx - reach - x0)]) * pool
-        out.append((float(ncc.flatten()[k]), scaled_affine(scale, d, like=image)))
+        out.append((float(ncc.flatten()[k]), scaled_affine(scale, d, like=image, angle_deg=angle)))
     return out
 
 
@@ -162,6 +182,9 @@ class PlacementSearch:
             before the likelihood chooses.
         refine_px: Half-width of the final likelihood grid of shifts (step ``pool``; 0: none).
         pool: Downsampling of both searches.
+        angles: In-plane orientations of the template (degrees).
+        min_ncc: Below this best NCC the placement is unsure: :func:`place_atlas` warns
+            (:class:`PlacementWarning`).
     """
 
     scales: tuple[float, ...] = DEFAULT_SCALES
@@ -170,6 +193,8 @@ class PlacementSearch:
     ncc_margin: float = 0.05
     refine_px: float = 4.0
     pool: int = 2
+    angles: tuple[float, ...] = DEFAULT_ANGLES
+    min_ncc: float = 0.5
 
 
 def _refine(
@@ -193,14 +218,18 @@ def place_atlas(
     template: Tensor,
     active: Tensor,
     search: PlacementSearch = PlacementSearch(),
+    info: dict[str, Any] | None = None,
 ) -> AtlasAffine:
-    """Place the atlas: NCC proposes a shift per scale, the MvMM likelihood picks the scale.
+    """Place the atlas: NCC proposes a shift per scale and angle, the MvMM likelihood chooses.
 
     Args:
         image: ``(1, Z, H, W)`` reference stack.
         atlas: ``(K, Z, H, W)`` probabilistic atlas; template: ``(Z, H, W)`` its mean image.
         active: ``(1, K, C)`` components used for the likelihood score.
-        search: Scales, shift range, NCC margin, refinement and downsampling.
+        search: Scales, angles, shift range, NCC margin, refinement and downsampling.
+        info: If given, filled with ``ncc`` (the best NCC: the placement's confidence, 1 is a
+            perfect match), ``candidates`` (how many the likelihood chose from) and ``unsure``
+            (``ncc < search.min_ncc``, when a :class:`PlacementWarning` is also issued).
 
     Returns:
         The initial :class:`AtlasAffine` for :func:`~.optimise.fit_mvmm`.
@@ -208,10 +237,17 @@ def place_atlas(
     region = roi_mask(atlas, margin=search.margin_px).to(template)
     scored = template_candidates(
         image[0], template.to(image), region.to(image), scales=search.scales,
-        max_shift_px=search.max_shift_px, pool=search.pool,
+        max_shift_px=search.max_shift_px, pool=search.pool, angles=search.angles or (0.0,),
     )  # fmt: skip
     top = max(n for n, _ in scored)
     kept = [t for n, t in scored if n >= top - search.ncc_margin]
+    if info is not None:
+        info.update(ncc=top, candidates=len(kept), unsure=top < search.min_ncc)
+    if top < search.min_ncc:
+        warnings.warn(
+            f"atlas placement unsure: best template NCC {top:.2f} < {search.min_ncc}",
+            PlacementWarning, stacklevel=2,
+        )  # fmt: skip
     best = best_by_likelihood(image, atlas, active, kept, pool=search.pool)
     if search.refine_px <= 0:
         return best

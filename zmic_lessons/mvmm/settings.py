@@ -45,6 +45,8 @@ class Settings:
         atlas_search_pool_px: Downsampling of the placement searches (pixels).
         atlas_scales: Atlas sizes tried by the placement (``None``: (0.85, 1.0, 1.15) for
             ``"grid"``, :data:`.DEFAULT_SCALES` for ``"template"``).
+        atlas_angles: In-plane orientations (degrees) the template placement tries (``None``:
+            :data:`.DEFAULT_ANGLES`, +-30 degrees in steps of 10; ``(0.0,)``: scales only).
         roi_margin_px: Dilation of the placed atlas's heart region that makes the ROI (pixels):
             smaller keeps chest wall, liver and atria out of the fit.
         bg_components: Gaussian components of the background class in every sequence.
@@ -61,6 +63,11 @@ class Settings:
         step_px: First step of the transform ascent (pixels of displacement; not rescaled).
         max_step_px: Largest step of the ascent (pixels; not rescaled).
         radius_px: Length that turns a rotation into a displacement (pixels).
+        registration_prior_power: The atlas is raised to this power (flattened) while the
+            transforms are estimated; the segmentation then uses the atlas itself (1.0: one
+            stage, the atlas throughout). Over seeds 0-7 at ``standard``, 0.2 leaves a
+            residual of about 0.4 px and 0.6 degrees against 1.1 px and 1.9 degrees at 1.0;
+            0.1 and 0 let a shift run away on some seeds (``benchmarks/bench_mvmm_seeds.py``).
         snapshots: About how many snapshots of the main fit the notebook steps through (0: none).
         atlas_grid: Control points per side of the atlas's free-form deformation (0: affine).
         atlas_bending: Weight of its bending energy.
@@ -98,6 +105,7 @@ class Settings:
     atlas_search_step_px: float = 6.0
     atlas_search_pool_px: float = 2.0
     atlas_scales: tuple[float, ...] | None = None
+    atlas_angles: tuple[float, ...] | None = None
     roi_margin_px: float = 6.0
     bg_components: int = 3
     blood_components: int = 2
@@ -110,6 +118,7 @@ class Settings:
     step_px: float = 1.0
     max_step_px: float = 2.0
     radius_px: float = 30.0
+    registration_prior_power: float = 0.2
     snapshots: int = 10
     atlas_grid: int = 0
     atlas_bending: float = 0.05
@@ -194,6 +203,7 @@ def fit_config(settings: Settings, scale: float) -> FitConfig:
         step_px=settings.step_px,
         max_step_px=settings.max_step_px,
         radius_px=settings.radius_px * scale,
+        registration_prior_power=settings.registration_prior_power,
         atlas_grid=settings.atlas_grid,
         atlas_bending=settings.atlas_bending,
         atlas_gem_steps=settings.atlas_gem_steps,

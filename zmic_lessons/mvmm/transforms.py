@@ -39,16 +39,27 @@ Region = tuple[int, int, int, int]
 """A window ``(y0, x0, height, width)`` of the common grid (the region of interest)."""
 
 
+def grid_centre(h: int, w: int, like: Tensor) -> Tensor:
+    """The centre ``((H - 1) / 2, (W - 1) / 2)`` of an ``H x W`` grid, like ``like``."""
+    return torch.tensor([(h - 1) / 2.0, (w - 1) / 2.0], device=like.device, dtype=like.dtype)
+
+
 def affine_coords(
-    matrix: Tensor, shift: Tensor, h: int, w: int, region: Region | None = None
+    matrix: Tensor,
+    shift: Tensor,
+    h: int,
+    w: int,
+    region: Region | None = None,
+    centre: Tensor | None = None,
 ) -> Tensor:
     """``T(p) = M (p - c) + c + shift`` on the pixel grid (or a window of it).
 
     Args:
         matrix: ``(..., 2, 2)`` acting on ``(y, x)``.
         shift: ``(..., 2)`` in pixels ``(dy, dx)``.
-        h, w: Size of the full grid (defines the centre ``c``).
+        h, w: Size of the full grid (defines the default centre ``c``).
         region: Evaluate only on this window of the common grid (default: all of it).
+        centre: ``c`` as ``(2,)`` pixels ``(y, x)`` (default: the grid's centre).
 
     Returns:
         Sequence-space coordinates ``(..., H', W', 2)`` for the window's pixels.
@@ -56,17 +67,22 @@ def affine_coords(
     y0, x0, hh, ww = region if region is not None else (0, 0, h, w)
     grid = pixel_grid(hh, ww, shift.device, shift.dtype)
     grid = grid + torch.tensor([float(y0), float(x0)], device=shift.device, dtype=shift.dtype)
-    centre = torch.tensor([(h - 1) / 2.0, (w - 1) / 2.0], device=shift.device, dtype=shift.dtype)
+    centre = grid_centre(h, w, shift) if centre is None else centre.to(shift)
     q = grid - centre  # (H, W, 2)
     mat = matrix[..., None, None, :, :]  # (..., 1, 1, 2, 2)
     return (mat @ q[..., None]).squeeze(-1) + centre + shift[..., None, None, :]
 
 
 def rigid_coords(
-    angle: Tensor, shift: Tensor, h: int, w: int, region: Region | None = None
+    angle: Tensor,
+    shift: Tensor,
+    h: int,
+    w: int,
+    region: Region | None = None,
+    centre: Tensor | None = None,
 ) -> Tensor:
     """Rigid ``T(p) = R(angle)(p - c) + c + shift``; ``angle (...)``, ``shift (..., 2)``."""
-    return affine_coords(rotation(angle), shift, h, w, region)
+    return affine_coords(rotation(angle), shift, h, w, region, centre)
 
 
 def sample(image: Tensor, coords: Tensor) -> Tensor:
@@ -153,15 +169,21 @@ class StackRigid:
     """Per-sequence rotation plus per-slice translation for ``S`` stacks of ``Z`` slices.
 
     ``T_iz(p) = R(angle_i)(p - c) + c + shift_iz``. ``fixed[i]`` pins sequence ``i`` to the
-    identity (the reference that defines the common space).
+    identity (the reference that defines the common space). The rotation centre ``c`` is the
+    grid's centre unless ``centre`` says otherwise: the MvMM fit rotates about the centre of
+    its region of interest (the heart), where an angle barely moves the heart's centre and so
+    is nearly independent of the shifts (about a far centre, a small angle error is a shift).
 
     Attributes:
         angle: ``(S,)`` radians. shift: ``(S, Z, 2)`` pixels ``(dy, dx)``. fixed: ``(S,)`` bool.
+        centre: ``(2,)`` rotation centre ``(y, x)`` in common-grid pixels, or ``None`` (the
+            grid's centre, the phantom's convention).
     """
 
     angle: Tensor
     shift: Tensor
     fixed: Tensor
+    centre: Tensor | None = None
 
     @classmethod
     def identity(
@@ -184,7 +206,29 @@ class StackRigid:
 
     def clone(self) -> StackRigid:
         """A detached copy."""
-        return StackRigid(self.angle.detach().clone(), self.shift.detach().clone(), self.fixed)
+        centre = None if self.centre is None else self.centre.detach().clone()
+        return StackRigid(
+            self.angle.detach().clone(), self.shift.detach().clone(), self.fixed, centre
+        )
+
+    def centre_of(self, h: int, w: int) -> Tensor:
+        """The rotation centre ``(2,)`` on an ``H x W`` grid."""
+        return grid_centre(h, w, self.shift) if self.centre is None else self.centre.to(self.shift)
+
+    def recentred(self, centre: Tensor | None, h: int, w: int) -> StackRigid:
+        """The same transforms written about another rotation centre (``None``: the grid's).
+
+        ``R(p - c) + c + s = R(p - c') + c' + s'`` with ``s' = s + (R - I)(c' - c)``.
+        """
+        new = grid_centre(h, w, self.shift) if centre is None else centre.to(self.shift)
+        delta = new - self.centre_of(h, w)
+        eye = torch.eye(2, device=self.shift.device, dtype=self.shift.dtype)
+        moved = ((rotation(self.angle.detach()) - eye) @ delta)[:, None, :]  # (S, 1, 2)
+        keep = (~self.fixed).to(self.shift.dtype)[:, None, None]
+        shift = self.shift.detach() + moved * keep
+        return StackRigid(
+            self.angle.detach().clone(), shift, self.fixed, None if centre is None else new
+        )
 
     def effective(self) -> tuple[Tensor, Tensor]:
         """``(angle, shift)`` with the fixed sequences forced to the identity."""
@@ -195,7 +239,7 @@ class StackRigid:
         """Sequence-space sample points ``(S, Z, H', W', 2)`` of the common grid (window)."""
         angle, shift = self.effective()
         z = shift.shape[1]
-        return rigid_coords(angle[:, None].expand(-1, z), shift, h, w, region)
+        return rigid_coords(angle[:, None].expand(-1, z), shift, h, w, region, self.centre)
 
     def resample(self, images: Tensor, region: Region | None = None) -> tuple[Tensor, Tensor]:
         """Resample ``(S, Z, H, W)`` stacks into the common space (or a window of it).
@@ -336,8 +380,7 @@ def rigid_parameter_gradient(
     angle, _ = transform.effective()
     c, sn = torch.cos(angle), torch.sin(angle)
     d_rot = torch.stack([torch.stack([-sn, -c], -1), torch.stack([c, -sn], -1)], -2)  # (S, 2, 2)
-    centre = torch.tensor([(h - 1) / 2.0, (w - 1) / 2.0], dtype=images.dtype)
-    q = pixel_grid(h, w, images.device, images.dtype) - centre.to(images.device)
+    q = pixel_grid(h, w, images.device, images.dtype) - transform.centre_of(h, w).to(images)
     dq = torch.einsum("sab,hwb->shwa", d_rot.detach(), q)  # (S, H, W, 2)
     d_angle = (vec.reshape(s, z, h, w, 2) * dq[:, None]).sum((1, 2, 3, 4))
     keep = (~transform.fixed).to(images.dtype)
