@@ -11,7 +11,7 @@ import torch
 from zmic_lessons.mvmm import optimise
 from zmic_lessons.mvmm.atlas import probabilistic_atlas, roi_mask
 from zmic_lessons.mvmm.model import active_from_counts
-from zmic_lessons.mvmm.optimise import FitConfig, FitStart, fit_mvmm
+from zmic_lessons.mvmm.optimise import FitConfig, FitStart, fit_mvmm, tempered_atlas
 from zmic_lessons.mvmm.transforms import StackRigid, rigid_coords
 
 SIZE, N_SLICES = 64, 2
@@ -203,3 +203,22 @@ def test_rotation_is_bounded_by_max_angle():
     assert np.all(np.abs(angle) <= 3.0 + 1e-4), angle
     # the bound is active: the data pull each rotation towards its 8 degrees
     assert np.all(np.abs(angle[1:]) > 2.0), angle
+
+
+def test_recentred_transform_is_the_same_transform():
+    t = StackRigid.identity(3, 2, reference=0, dtype=torch.float64)
+    t.angle[1:] = torch.tensor([0.1, -0.05], dtype=torch.float64)
+    t.shift[1:] = torch.tensor([[[1.0, -2.0], [0.5, 0.3]], [[-1.0, 0.7], [2.0, 0.1]]])
+    moved = t.recentred(torch.tensor([12.3, 20.7], dtype=torch.float64), 31, 37)
+    torch.testing.assert_close(moved.coords(31, 37), t.coords(31, 37))
+    back = moved.recentred(None, 31, 37)
+    assert back.centre is None
+    torch.testing.assert_close(back.shift, t.shift)
+
+
+def test_tempered_atlas_is_a_flatter_distribution():
+    _, _, atlas, _, _ = setup([0.0], [np.zeros((N_SLICES, 2))])
+    flat = tempered_atlas(atlas, 0.2)
+    torch.testing.assert_close(flat.sum(0), torch.ones_like(flat[0]))
+    assert float(flat.max(0).values.mean()) < float(atlas.max(0).values.mean())
+    torch.testing.assert_close(tempered_atlas(atlas, 1.0), atlas)

@@ -105,3 +105,14 @@ def test_per_slice_shift_moves_each_slice_on_its_own(atlas_case):
     torch.testing.assert_close(moved[:, 1], other.warp(atlas)[:, 1])
     with pytest.raises(ValueError, match="per-slice shift"):
         AtlasAffine(shared.linear, torch.zeros(N_SLICES + 1, 2)).warp(atlas)
+
+
+def test_scaled_affine_turns_the_atlas_content():
+    from zmic_lessons.mvmm.placement import scaled_affine
+
+    atlas = torch.zeros(1, 1, 41, 41)
+    atlas[0, 0, 20, 30] = 1.0  # a point 10 px right of the centre
+    turned = scaled_affine(1.0, angle_deg=90.0, like=atlas).warp(atlas)[0, 0]
+    y, x = divmod(int(turned.argmax()), 41)
+    # R(90 deg) = [[0, -1], [1, 0]] on (y, x) takes (0, +10) to (-10, 0): above the centre
+    assert (y, x) == (10, 20)
