@@ -8,10 +8,11 @@ checks the targets:
 * CFDNet and VarDA >= source-only + 0.10 Dice on the target, in both tasks (means);
 * VarDA with beta = 0 below VarDA (means, both tasks).
 
-    python benchmarks/bench_adaptation.py [--seeds 0 1 2] [--jobs 3] [--set steps=300 ...]
+    python benchmarks/bench_adaptation.py [--seeds 0 1 2] [--jobs 2] [--set steps=180 ...]
 
-Writes ``benchmarks/results/adaptation.json`` (per-seed metrics, means, standard deviations,
-the summed one-thread CPU time per seed, the targets' verdicts); the book cites it.
+Writes ``benchmarks/results/adaptation.json`` (the settings, per-seed metrics, means, standard
+deviations, the summed one-thread CPU time per seed, the targets' verdicts); the book cites it
+and checks that its settings are the notebook's.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def _print(rows: list[dict[str, Any]], mean: dict[str, float], std: dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=4, help="processes in parallel")
+    parser.add_argument("--jobs", type=int, default=2, help="processes in parallel")
     parser.add_argument("--set", nargs="*", default=[], help="KEY=VALUE Settings overrides")
     parser.add_argument("--out", type=Path, default=RESULT)
     parser.add_argument(
@@ -144,8 +145,9 @@ def main() -> None:
         help="train nothing: summarise the seeds the partial file completes",
     )
     args = parser.parse_args()
-    from zmic_lessons.adaptation.settings import Settings
-    from zmic_lessons.core.settings import parse_overrides
+    from zmic_lessons.adaptation.settings import BUDGETS, Settings
+    from zmic_lessons.core.budget import select
+    from zmic_lessons.core.settings import parse_overrides, settings_dict
 
     overrides = parse_overrides(Settings, args.set)
     parts = _complete(args) if args.summarise else _run_jobs(args, overrides)
@@ -158,7 +160,9 @@ def main() -> None:
         print(f"{name:>28}: {t['gain']:+.3f} {'met' if t['met'] else 'NOT met'}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "budget": "standard", "overrides": overrides, "seeds": args.seeds, "rows": rows,
+        "budget": "standard", "overrides": overrides,
+        "settings": settings_dict(select("standard", BUDGETS, **overrides)), "seeds": args.seeds,
+        "rows": rows,
         "mean": mean, "std": std, "targets": targets, "machine": platform.processor() or
         platform.machine(), "note": NOTE,
     }, indent=1) + "\n")  # fmt: skip

@@ -18,6 +18,18 @@ def test_cf_curves_end_at_the_closed_form() -> None:
     assert c["distance"][0] == 0.0 and (c["gap"] >= 0).all()
 
 
+@pytest.mark.parametrize("scale", [0.05, 1.0, 30.0])
+def test_cf_curves_follow_the_closed_form_at_every_band(scale: float) -> None:
+    """The quadrature of the integrand equals the closed form at every band limit, also for
+    samples spread wide enough that each grid interval is split into several panels."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(200, generator=g).double() * scale
+    y = (torch.randn(150, generator=g).double() * 1.5 + 0.3) * scale
+    c = lessons.cf_curves(x, y, 3.0, n_t=7)
+    expected = [float(cf_distance_marginal(x[:, None], y[:, None], float(t))) for t in c["t"][1:]]
+    assert c["distance"][1:] == pytest.approx(expected, rel=1e-8, abs=1e-12)
+
+
 def test_one_step_reports_every_module_and_figures_build() -> None:
     task = phantom_task("ct2mr", n_train=2, n_test=2, size=32, pixel_mm=3.0, seed=0)
     settings = BUDGETS["quick"]

@@ -3,13 +3,14 @@ histograms as arrays for the figures (no training loop here, no viewer)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .cf_distance import empirical_cf, sinc_kernel
+from .cf_distance import empirical_cf
 from .experiment import batch_source, make_method
 from .settings import Settings
 from .tasks import AdaptationTask
@@ -70,8 +71,41 @@ def _split(out: Tensor | tuple[Tensor, dict[str, Tensor]]) -> tuple[Tensor, dict
     return out if isinstance(out, tuple) else (out, {"seg": out.detach()})
 
 
+def _gap(x: Tensor, y: Tensor, t: Tensor) -> Tensor:
+    """:math:`|\\hat\\varphi_x(t) - \\hat\\varphi_y(t)|^2` at frequencies ``t`` ``(K,)``."""
+    rx, ix = empirical_cf(x, t[:, None])
+    ry, iy = empirical_cf(y, t[:, None])
+    return (rx - ry) ** 2 + (ix - iy) ** 2
+
+
+def _band_integrals(x: Tensor, y: Tensor, t: Tensor, nodes: int = 16) -> Tensor:
+    """:math:`\\int_0^{t_k} |\\hat\\varphi_x - \\hat\\varphi_y|^2 dt` for every ``t_k`` of an
+    ascending grid starting at 0, by Gauss-Legendre quadrature on panels at most 1 / (spread of
+    the samples) wide: the integrand is a sum of cosines of frequencies up to that spread, so the
+    quadrature is exact to rounding, at O((N + M) K) cost instead of the closed form's
+    O((N + M)^2 K)."""
+    both = torch.cat([x, y])
+    spread = float(both.max() - both.min())
+    steps = t.diff()
+    per = max(1, math.ceil(float(steps.max()) * spread))  # panels per grid interval
+    edges = torch.cat(
+        [t[:1], (t[:-1, None] + steps[:, None] * torch.arange(1, per + 1) / per).reshape(-1)]
+    )
+    a, b = edges[:-1], edges[1:]
+    u, w = (torch.from_numpy(v) for v in np.polynomial.legendre.leggauss(nodes))
+    s = 0.5 * (a + b)[:, None] + 0.5 * (b - a)[:, None] * u[None]  # (P, nodes)
+    panel = 0.5 * (b - a) * (_gap(x, y, s.reshape(-1)).reshape(s.shape) * w).sum(1)
+    cumulative = torch.cat([panel.new_zeros(1), panel.cumsum(0)])
+    return cumulative[::per]
+
+
 def cf_curves(x: Tensor, y: Tensor, t_max: float, n_t: int = 201) -> dict[str, np.ndarray]:
     """Empirical CFs of two 1D samples and the band-limited distance as the band grows.
+
+    The distance with band limit ``T`` is the mean of the integrand over ``[0, T]``,
+    :math:`\\frac1T\\int_0^T |\\hat\\varphi_x - \\hat\\varphi_y|^2 dt` (the closed form of
+    :func:`.cf_distance_marginal`), integrated by quadrature, so a curve of thousands of
+    samples costs milliseconds.
 
     Args:
         x: Source samples ``(N,)``; y: target samples ``(M,)``.
@@ -87,20 +121,10 @@ def cf_curves(x: Tensor, y: Tensor, t_max: float, n_t: int = 201) -> dict[str, n
     rx, ix = empirical_cf(x64, t[:, None])
     ry, iy = empirical_cf(y64, t[:, None])
     gap = (rx - ry) ** 2 + (ix - iy) ** 2
-    dxx, dyy = x64 - x64.t(), y64 - y64.t()
-    dxy = x64 - y64.t()
-    dist = [0.0] + [
-        float(
-            sinc_kernel(dxx, float(b)).mean()
-            + sinc_kernel(dyy, float(b)).mean()
-            - 2 * sinc_kernel(dxy, float(b)).mean()
-        )
-        for b in t[1:]
-    ]
-    arrays = {"t": t, "re_x": rx, "im_x": ix, "re_y": ry, "im_y": iy, "gap": gap}
-    out = {k: v.numpy() for k, v in arrays.items()}
-    out["distance"] = np.asarray(dist)
-    return out
+    dist = _band_integrals(x64, y64, t)[1:] / t[1:]
+    arrays = {"t": t, "re_x": rx, "im_x": ix, "re_y": ry, "im_y": iy, "gap": gap,
+              "distance": torch.cat([t.new_zeros(1), dist])}  # fmt: skip
+    return {k: v.numpy() for k, v in arrays.items()}
 
 
 def latent_histograms(

@@ -57,7 +57,7 @@ class Settings:
     jitter: int = 4
     features: tuple[int, ...] = (8, 16, 32)
     latent: int = 8
-    steps: int = 300
+    steps: int = 180
     batch: int = 8
     lr: float = 2e-3
     seg_weight: float = 1.0
