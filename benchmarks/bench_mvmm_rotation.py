@@ -85,6 +85,8 @@ def main() -> None:
         exp = experiment.make_experiment(settings, seed, torch.device("cpu"))
         fit = experiment.fit_experiment(exp)
         truth = experiment.true_transform(exp.case, fit.transform.fixed, exp.images)
+        # about the fit's rotation centre (the ROI's), so angles and shifts can be swapped in
+        truth = truth.recentred(fit.transform.centre, *exp.images.shape[-2:])
         base = refit_ll(exp, fit, fit.transform)
         print(f"seed {seed}: LL at the fit {base:.1f}")
         row = {"seed": seed, "ll_fit": base, "sequences": {}}
