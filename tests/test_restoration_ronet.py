@@ -81,6 +81,15 @@ def test_pretraining_lowers_the_residual_energy() -> None:
     assert float(residual_energy_loss(dec, x)) < before
 
 
+def test_pretraining_loss_averages_the_residual_after_every_projection() -> None:
+    torch.manual_seed(6)
+    dec = RODec(3, width=6).double()
+    x = _image(6)
+    energies = [dec(x, k)[1].pow(2).mean() for k in (1, 2, 3)]
+    torch.testing.assert_close(residual_energy_loss(dec, x), torch.stack(energies).mean())
+    torch.testing.assert_close(residual_energy_loss(dec, x, every_step=False), energies[-1])
+
+
 @pytest.mark.parametrize("scale", [1, 2])
 def test_ronet_and_the_plain_cnn_have_the_same_size(scale: int) -> None:
     torch.manual_seed(6)

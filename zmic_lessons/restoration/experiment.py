@@ -166,11 +166,15 @@ def _fit(
     )  # fmt: skip
 
 
+def _rodec_loss(model: RODec, batch: Tensor, every_step: bool) -> Tensor:
+    return residual_energy_loss(model, batch, every_step)
+
+
 def train_rodec(
     settings: Settings, data: ExperimentData, seed: int, device: torch.device,
     checkpoints: Checkpoints | None = None,
 ) -> tuple[RODec, History]:  # fmt: skip
-    """Pretrain the K rank-one projections without labels: minimise ``mean(R_K^2)``.
+    """Pretrain the K rank-one projections without labels: minimise the residual energy.
 
     The patches are those the SR network sees (LR size), so the decomposition fits its input.
     """
@@ -179,8 +183,8 @@ def train_rodec(
     size = max(8, settings.patch // settings.scale)
     batches = patch_batches(data.train, size, settings.batch, seed + 11)
     history = _fit(
-        dec, lambda m, b: residual_energy_loss(m, b), batches, settings.rodec_steps,
-        settings.lr, _Run(seed, device, checkpoints, "rodec"),
+        dec, partial(_rodec_loss, every_step=settings.rodec_every_step), batches,
+        settings.rodec_steps, settings.lr, _Run(seed, device, checkpoints, "rodec"),
     )  # fmt: skip
     dec.eval().requires_grad_(False)
     return dec, history

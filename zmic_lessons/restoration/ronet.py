@@ -8,8 +8,9 @@ Each rank-one projection ``RO_k`` (:class:`RankOneProjection`) has a *column bra
 convolutions along each row, averaged over the width: a column vector ``u``) and a *row branch*
 (k x 1 convolutions, averaged over the height: a row vector ``v``); the component is their outer
 product. :class:`RODec` stacks K of them and is pretrained without labels on the residual
-energy ``mean(R_K^2)`` (:func:`residual_energy_loss`). :class:`RONet` then freezes it and
-restores the rank-one part and the residual in two branches, fused into the output.
+energy left after each projection (:func:`residual_energy_loss`, as in the paper's code).
+:class:`RONet` then freezes it and restores the rank-one part and the residual in two branches,
+fused into the output.
 
 Teaching deviations from the paper (said in the chapter): 16-32 filters instead of 256/64, no
 batch norm, one convolution stack per branch; the projection scales ``u v^T`` by its
@@ -126,10 +127,27 @@ class RODec(nn.Module):
         return torch.stack(parts, dim=1), residual
 
 
-def residual_energy_loss(dec: RODec, x: Tensor) -> Tensor:
-    """The unsupervised pretraining loss ``mean(R_K^2)`` (energy left after K projections)."""
-    _, residual = dec(x)
-    return residual.pow(2).mean()
+def residual_energy_loss(dec: RODec, x: Tensor, every_step: bool = True) -> Tensor:
+    """The unsupervised pretraining loss: the residual energy left by the projections.
+
+    Args:
+        dec: The decomposition.
+        x: Images ``(N, C, H, W)``.
+        every_step: The paper's code: ``mean_k mean(R_k^2)`` over the residuals after each of
+            the K projections, so each one is pushed to remove as much as it can (greedy, as
+            the SVD's terms are). ``False``: only the last, ``mean(R_K^2)``, which leaves the
+            order free and trains the first projections poorly.
+
+    Returns:
+        The scalar loss.
+    """
+    residual, energies = x, []
+    for proj in dec.projections:
+        residual = residual - proj(residual)
+        energies.append(residual.pow(2).mean())
+    if not every_step:
+        return energies[-1]
+    return torch.stack(energies).mean()
 
 
 class _ResBlock(nn.Module):

@@ -37,6 +37,8 @@ class Settings:
         ls_scale: Scale each rank-one component by its least-squares coefficient (an orthogonal
             projection onto the learned direction); ``False``: the paper's plain ``u v^T``.
         rodec_steps: RODec pretraining steps (unsupervised, residual energy).
+        rodec_every_step: Pretrain on the residual energy after every projection (the paper's
+            code); ``False``: after the last one only.
         width: Filters of the reconstruction bodies (RONet, plain CNN) and of BayeSR's CNNs.
         blocks: Residual blocks of RONet's (rank-one, residual, fusion) bodies.
         bayesr_blocks: Hidden conv layers of each of BayeSR's three CNNs.
@@ -68,6 +70,7 @@ class Settings:
     projection_width: int = 16
     ls_scale: bool = True
     rodec_steps: int = 400
+    rodec_every_step: bool = True
     width: int = 24
     blocks: tuple[int, int, int] = (1, 2, 1)
     bayesr_blocks: int = 2
