@@ -483,8 +483,8 @@ def fit_mvmm(
 ) -> MvMMFit:
     """Fit an MvMM to ``S`` stacks: EM for ``Theta`` alternating with ascent on ``Phi``.
 
-    With ``config.registration_prior_power < 1`` (and registration) the fit has two stages,
-    each monotone in its own LL: the registration with the flattened atlas
+    With ``config.registration_prior_power < 1`` (and a sequence to register) the fit has two
+    stages, each monotone in its own LL: the registration with the flattened atlas
     (:func:`tempered_atlas`) over every level, then the MvMM with the atlas itself at the
     registered transforms over the last level (``history`` records ``stage`` 0 and 1, the
     second as one more ``level``; the guard is the registration stage's).
@@ -502,7 +502,9 @@ def fit_mvmm(
     Returns:
         :class:`MvMMFit`.
     """
-    if config.register and config.registration_prior_power < 1.0:
+    fixed = None if start.transform is None else start.transform.fixed
+    moving = images.shape[0] - 1 if fixed is None else int((~fixed).sum())
+    if config.register and config.registration_prior_power < 1.0 and moving > 0:
         return _two_stage(images, atlas, active, slice_coverage, mask, config, start, callback)
     p, st = _setup(images, atlas, active, slice_coverage, mask, config, start)
     levels = config.smoothing or (0.0,)
