@@ -15,7 +15,7 @@ Paper symbol -> code name (all tensors, any device, float32 or float64):
 ============================  ===============================  ==================================
 paper                         code                             shape
 ============================  ===============================  ==================================
-``I_i``, ``T_i``              ``images[i]``, ``StackRigid``    ``(S, Z, H, W)`` (in :mod:`.optimise`)
+``I_i``, ``T_i``              ``images[i]``, ``StackRigid``    ``(S, Z, H, W)`` (:mod:`.optimise`)
 ``I_i(T_i(x))``               ``J[i]``                         ``(S, *spatial)``
 ``A_k(x)``                    ``atlas[k]``                     ``(K, *spatial)``
 ``w_k``                       ``MixtureParams.w``              ``(K,)``

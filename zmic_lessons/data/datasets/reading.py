@@ -18,7 +18,7 @@ __all__ = ["align_to", "check_image", "load_sequences", "map_labels", "read"]
 
 
 def read(path: Path, expect_ndim: int, what: str) -> NiftiImage:
-    """``read_nifti`` with errors turned into ``DataError`` exceptions that say what the file should be."""
+    """``read_nifti``; its errors become ``DataError`` exceptions saying what the file should be."""
     try:
         return read_nifti(path, expect_ndim=expect_ndim)
     except FileNotFoundError as err:
