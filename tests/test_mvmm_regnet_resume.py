@@ -28,3 +28,12 @@ def test_regnet_checkpoints_and_resumes_without_training(tmp_path, monkeypatch):
     again = regnet_experiment.run_regnet(cfg, cpu, seed=0, out=tmp_path, resume=True)
     assert not steps, "a complete checkpoint was trained again"
     assert again.metrics == first.metrics
+
+
+def test_the_chapter_resumes_through_run_chapter(tmp_path):
+    from zmic_lessons.chapters import run_chapter
+
+    first = run_chapter("mvmm", budget="quick", device="cpu", out=tmp_path)
+    assert (tmp_path / "checkpoints" / "regnet").is_dir()
+    again = run_chapter("mvmm", budget="quick", device="cpu", out=tmp_path, resume=True)
+    assert again.metrics == first.metrics

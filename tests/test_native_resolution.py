@@ -203,6 +203,10 @@ def test_the_mvmm_fits_an_mscmrseg_folder_with_native_grids(tmp_path):
     real = fit_mscmrseg(settings, root, torch.device("cpu"))
     assert real.fit.segmentation.shape == real.labels.shape
     assert 0.0 <= real.metrics["dice_myo_mvmm"] <= 1.0
+    # the chapter (and so `zmic-lessons run mvmm --data`) routes an MS-CMRSeg folder here
+    results = chapter.run("quick", "cpu", seed=0, data=root)
+    assert results.artifacts.real.case == real.case
+    assert results.metrics["dice_myo_mvmm"] == real.metrics["dice_myo_mvmm"]
 
 
 def test_the_chapter_runs_with_native_resolution_on():

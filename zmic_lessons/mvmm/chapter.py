@@ -22,7 +22,7 @@ from ..data.labels import SEQUENCES
 from .evaluation import darkest_myocardial_mean, myo_dice, pathology_dice, residual_misalignment
 from .experiment import Experiment, fit_experiment, make_experiment
 from .optimise import MvMMFit
-from .real_data import RealFit, fit_myops
+from .real_data import RealFit, fit_real
 from .regnet_experiment import RegNetResult, run_regnet
 from .settings import BUDGETS, Settings, snapshot_every
 
@@ -114,6 +114,7 @@ def run(
     seed: int = 0,
     data: Path | None = None,
     out: Path | None = None,
+    resume: bool = False,
     **overrides: Any,
 ) -> Results:
     """Run the chapter's experiments and return their metrics.
@@ -131,15 +132,18 @@ def run(
     ``regnet_dice_before``, ``regnet_dice_after``, ``regnet_dice_mvmm_fusion``,
     ``regnet_dice_product_fusion`` (the same without per-atlas error rates),
     ``regnet_dice_majority_vote``. With ``data``: ``dice_myo_mvmm``, ``dice_scar``,
-    ``dice_edema`` of the first MyoPS training case.
+    ``dice_edema`` of the first training case of the MyoPS or MS-CMRSeg folder.
 
     Args:
         budget: ``quick``, ``standard`` or ``full``.
         device: Torch device (or ``"auto"``).
         seed: Seed of the phantom, misalignment and training.
-        data: A MyoPS 2020 folder: the MvMM is fitted to its first training case, its atlas
-            from the other training cases (:func:`.real_data.fit_myops`), instead of the phantom.
-        out: Unused here (the registry writes ``results.json``).
+        data: A MyoPS 2020 or MS-CMRSeg folder: the MvMM is fitted to its first training
+            case, its atlas from the other training cases (:func:`.real_data.fit_real`),
+            instead of the phantom.
+        out: The run's folder: RegNet is checkpointed in ``out/checkpoints/regnet`` (the EM
+            fits take seconds and are not); the registry writes ``results.json``.
+        resume: Continue RegNet's training from its checkpoint in ``out``.
         **overrides: Fields of :class:`Settings`.
     """
     settings = select(budget, BUDGETS, **overrides)
@@ -150,7 +154,7 @@ def run(
     )  # fmt: skip
     if data is not None:
         with results.timed("mvmm"):
-            real = fit_myops(settings, Path(data), device)
+            real = fit_real(settings, Path(data), device)
         results.metrics.update(real.metrics)
         results.artifacts = Artifacts(real=real)
         return results
@@ -168,7 +172,7 @@ def run(
         )
     if settings.run_regnet:
         with results.timed("regnet"):
-            art.regnet = run_regnet(settings, device, seed)
+            art.regnet = run_regnet(settings, device, seed, out=out, resume=resume)
         m.update(art.regnet.metrics)
     results.artifacts = art
     return results

@@ -26,7 +26,7 @@ from .experiment import AtlasCases, FitInputs, fit_experiment, prepare_fit
 from .optimise import MvMMFit
 from .settings import Settings, pixel_scale
 
-__all__ = ["RealFit", "fit_mscmrseg", "fit_myops"]
+__all__ = ["RealFit", "fit_mscmrseg", "fit_myops", "fit_real"]
 
 
 @dataclass
@@ -118,3 +118,16 @@ def fit_mscmrseg(settings: Settings, data: Path, device: torch.device) -> RealFi
         device: Torch device.
     """
     return _fit_first(settings, MSCMRSeg(data), "MS-CMRSeg", device)
+
+
+def fit_real(settings: Settings, data: Path, device: torch.device) -> RealFit:
+    """Fit the MvMM to a real folder, MS-CMRSeg (``c0t2lge/``) or MyoPS 2020 (the default).
+
+    Args:
+        settings: Chapter settings.
+        data: The data set's folder (see :func:`fit_mscmrseg` and :func:`fit_myops`).
+        device: Torch device.
+    """
+    if (Path(data) / "c0t2lge").is_dir():
+        return fit_mscmrseg(settings, Path(data), device)
+    return fit_myops(settings, Path(data), device)
