@@ -47,7 +47,13 @@ from scipy import fft as sfft
 from ..core.ops import scale_to_percentile
 from ..core.seed import make_rng
 from ..io import affine_from_spacing
-from .acquisition import MisalignedCase, Rigid2D, resample_to_common, warp_to_sequence
+from .acquisition import (
+    MisalignedCase,
+    Rigid2D,
+    _draw_coverage,
+    resample_to_common,
+    warp_to_sequence,
+)
 from .cardiac import CardiacCase, render_mr, simulate_anatomy
 from .cardiac.case import Anatomy
 from .datasets.geometry import resample_to
@@ -279,7 +285,7 @@ def misalign_native(
         n = native_slices(case, protocol[name])
         sequence, shifts = _draw_native_motion(rng, n, motion, name != reference)
         moves = [sequence.then_shift(float(a), float(b)) for a, b in shifts]
-        kept = _keep(rng, n, (missing or {}).get(name, 0.0))
+        kept = _draw_coverage(rng, n, (missing or {}).get(name, 0.0))
         native = acquire_native(case, name, protocol[name], rng, moves)
         image, labels, cover, nearest = _to_common(case, native, kept)
         out.native[name], out.sequence_transforms[name] = native, sequence
@@ -312,15 +318,6 @@ def native_slices(case: CardiacCase, protocol: SequenceProtocol) -> int:
     """How many native slices :func:`native_anatomy` draws for ``protocol``."""
     n = case.labels.shape[0]
     return 1 if n == 1 else max(1, math.ceil(case.spacing[0] * n / protocol.slice_mm - 1e-6))
-
-
-def _keep(rng: np.random.Generator, n: int, frac: float) -> np.ndarray:
-    """``bool`` (n,): the native slices kept (a ``frac`` of them dropped, one kept)."""
-    n_drop = min(int(np.floor(float(frac) * n + 0.5)), n - 1)
-    kept = np.ones(n, bool)
-    if n_drop > 0:
-        kept[rng.choice(n, size=n_drop, replace=False)] = False
-    return kept
 
 
 def _store(out: MisalignedCase, name: str, parts: tuple, transforms: list[Rigid2D]) -> None:
