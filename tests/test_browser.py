@@ -94,11 +94,15 @@ def test_a_plotly_slider_changes_the_slice(reports: dict[str, check_book.PageRep
 
 
 def test_text_pages_paint_fast_and_stay_light(reports: dict[str, check_book.PageReport]) -> None:
-    text = [r for r in reports.values() if r.kind == "text" and r.first_paint_s is not None]
+    text = [
+        r
+        for r in reports.values()
+        if r.kind in check_book.TEXT_KINDS and r.first_paint_s is not None
+    ]
     assert len(text) >= 3, [r.page for r in text]
     for r in text:
         assert r.first_paint_s <= check_book.FIRST_PAINT_LIMIT_S, (r.page, r.first_paint_s)
-        assert r.bytes <= check_book.PAGE_LIMITS["text"], (r.page, r.bytes)
+        assert r.bytes <= check_book.PAGE_LIMITS[r.kind], (r.page, r.bytes)
 
 
 def test_references_page_links_every_entry(html: Path) -> None:
