@@ -90,6 +90,9 @@ class FitConfig:
             hearts differs from this one; at full strength it pulls T2 and LGE towards its
             own anatomy (they turn by degrees to fit it better than the reference does),
             while a flatter prior leaves the sequences to agree with each other.
+        registration_n_iter: Outer iterations of that registration stage, split over the
+            levels like ``n_iter`` (0: ``n_iter``); the segmentation stage keeps ``n_iter``'s
+            last level.
     """
 
     n_iter: int = 40
@@ -113,6 +116,7 @@ class FitConfig:
     guard: bool = True
     rotate_about_roi: bool = True
     registration_prior_power: float = 1.0
+    registration_n_iter: int = 0
 
 
 @dataclass
@@ -536,7 +540,8 @@ def _two_stage(images, atlas, active, slice_coverage, mask, config, start, callb
     kwargs = {"slice_coverage": slice_coverage, "mask": mask, "callback": callback}
     reg = fit_mvmm(
         images, tempered_atlas(atlas, config.registration_prior_power), active,
-        config=one, start=start, **kwargs,
+        config=dataclasses.replace(one, n_iter=config.registration_n_iter or config.n_iter),
+        start=start, **kwargs,
     )  # fmt: skip
     levels = config.smoothing or (0.0,)
     last = max(_split(config.n_iter, len(levels))[-1], 1)
