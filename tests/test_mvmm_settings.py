@@ -64,6 +64,8 @@ def test_fit_config_scales_lengths_and_copies_the_rest():
     for name in ("n_iter", "em_steps", "reg_steps", "var_floor", "update_weights", "step_px"):
         assert getattr(config, name) == getattr(cfg, name), name
     assert pixel_scale(192.0 / cfg.size) == 1.0
+    # an angle is not a length: the rotation bound is copied, not scaled
+    assert config.max_angle_deg == cfg.max_rotation_deg
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,13 @@ class Settings:
             stage, the atlas throughout). Over seeds 0-7 at ``standard``, 0.2 leaves a
             residual of about 0.4 px and 0.6 degrees against 1.1 px and 1.9 degrees at 1.0;
             0.1 and 0 let a shift run away on some seeds (``benchmarks/bench_mvmm_seeds.py``).
+        max_rotation_deg: Largest rotation the fit gives a sequence (degrees): the ascent is
+            projected onto ``|angle| <= max_rotation_deg``. Sequences of one breath-held
+            session turn by a few degrees; a bound of 15 let T2 on one stress case run to it
+            at the coarsest level (its appearance not yet learned) and end 9 degrees off,
+            worse than it started, while with 10 it returns to within 2 degrees, on a higher
+            likelihood (``benchmarks/bench_mvmm_stress.py``). Raise it for data with larger
+            rotations between sequences.
         registration_n_iter: Outer iterations of that registration stage (0: ``n_iter``).
             At ``standard``, 60 instead of 30 lets seed 7 leave a basin 1 degree off (mean
             residual rotation over seeds 0-7: 0.60 -> 0.50 degrees); T2 on seeds 0 and 5 stays
@@ -124,6 +131,7 @@ class Settings:
     max_step_px: float = 2.0
     radius_px: float = 30.0
     registration_prior_power: float = 0.2
+    max_rotation_deg: float = 10.0
     registration_n_iter: int = 60
     snapshots: int = 10
     atlas_grid: int = 0
@@ -212,6 +220,7 @@ def fit_config(settings: Settings, scale: float) -> FitConfig:
         max_step_px=settings.max_step_px,
         radius_px=settings.radius_px * scale,
         registration_prior_power=settings.registration_prior_power,
+        max_angle_deg=settings.max_rotation_deg,
         registration_n_iter=settings.registration_n_iter,
         atlas_grid=settings.atlas_grid,
         atlas_bending=settings.atlas_bending,
