@@ -16,6 +16,7 @@ from zmic_lessons.data.native import (
     common_affine,
     kspace_resize,
     misalign_native,
+    native_in_place,
     native_slices,
 )
 from zmic_lessons.io import affine_from_spacing
@@ -65,6 +66,24 @@ def test_a_box_edge_lands_within_half_a_voxel_on_the_common_grid(grid):
     tol = COMMON[1][0, 0] / 2 + src_half
     assert abs(edges.min() - lo) <= tol
     assert abs(edges.max() - hi) <= tol
+
+
+def test_slicewise_resampling_takes_one_source_slice_per_target_slice():
+    # 16 mm slabs onto 8 mm slices: a target slice between two slab centres is a copy of the
+    # nearer slab (a blend would mix two breath-holds), while linear resampling averages them
+    source = np.stack([np.full((6, 6), 1.0), np.full((6, 6), 5.0)])
+    src_affine = affine_from_spacing((16.0, 1.0, 1.0))
+    target = affine_from_spacing((8.0, 1.0, 1.0), origin=(0.0, 0.0, 7.0))
+    both = resample_to(source, src_affine, (2, 6, 6), target)
+    one = resample_to(source, src_affine, (2, 6, 6), target, slicewise=True)
+    np.testing.assert_allclose(both[0], 1.0 + 4.0 * 7.0 / 16.0)
+    np.testing.assert_allclose(one[0], 1.0)  # 7 mm is nearer slab 0 (0 mm) than slab 1 (16)
+    np.testing.assert_allclose(one[1], 5.0)  # 15 mm
+    # in-plane it still interpolates
+    shifted = affine_from_spacing((8.0, 1.0, 1.0), origin=(0.5, 0.0, 0.0))
+    ramp = np.broadcast_to(np.arange(6.0), (2, 6, 6))
+    out = resample_to(ramp, src_affine, (2, 6, 6), shifted, slicewise=True)
+    np.testing.assert_allclose(out[0, :, :5], ramp[0, :, :5] + 0.5)
 
 
 def test_an_index_path_misaligns_what_the_affines_align():
@@ -163,6 +182,27 @@ def test_the_true_transforms_bring_each_sequence_back_to_the_labels(stack_case, 
             assert 2 * (a & b).sum() / (a.sum() + b.sum()) > 0.6, (name, label)
     reference = native_case.transforms["bssfp"]
     assert all(t.angle == 0 and t.shift == (0.0, 0.0) for t in reference)
+
+
+def test_a_sequence_acquired_in_place_lands_on_the_case_grid(stack_case):
+    image = native_in_place(stack_case, "bssfp", 3)
+    assert image.shape == stack_case.labels.shape and np.isfinite(image).all()
+    # no motion: the native bSSFP agrees with the one-grid bSSFP of the same heart
+    same = np.corrcoef(image.ravel(), stack_case.images["bssfp"].ravel())[0, 1]
+    assert same > 0.8
+    np.testing.assert_array_equal(image, native_in_place(stack_case, "bssfp", 3))
+
+
+def test_the_native_chapter_builds_its_template_from_native_atlas_cases():
+    from zmic_lessons.core.budget import select
+    from zmic_lessons.mvmm.experiment import _phantom_atlas_cases
+
+    grid = select("quick", chapter.BUDGETS)
+    native = select("quick", chapter.BUDGETS, native_resolution=True)
+    a, b = _phantom_atlas_cases(grid, 0), _phantom_atlas_cases(native, 0)
+    for la, lb in zip(a.class_maps, b.class_maps, strict=True):
+        np.testing.assert_array_equal(la, lb)  # the same hearts and labels
+    assert not np.allclose(a.images[0], b.images[0])  # imaged as the case is
 
 
 def test_a_single_slice_case_gets_one_slab_per_sequence():

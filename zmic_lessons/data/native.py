@@ -70,6 +70,7 @@ __all__ = [
     "misalign_native_like",
     "native_slices",
     "native_anatomy",
+    "native_in_place",
 ]
 
 
@@ -249,7 +250,9 @@ def _nearest_native(case: CardiacCase, native: NativeSequence) -> tuple[np.ndarr
 def _to_common(case: CardiacCase, native: NativeSequence, kept: np.ndarray):
     """The native image and labels on the case's grid (through the affines), and coverage."""
     shape, target = case.labels.shape, common_affine(case)
-    image = resample_to(native.image * kept[:, None, None], native.affine, shape, target)
+    image = resample_to(
+        native.image * kept[:, None, None], native.affine, shape, target, slicewise=True
+    )
     labels = resample_to(native.labels * kept[:, None, None], native.affine, shape, target, order=0)
     nearest, inside = _nearest_native(case, native)
     cover = inside & kept[nearest]
@@ -312,6 +315,23 @@ def misalign_native_like(
     if seed is None:
         raise ValueError("misalign_native_like needs a case misaligned with an integer seed")
     return misalign_native(case, seed, protocol=protocol, **kwargs)
+
+
+def native_in_place(
+    case: CardiacCase,
+    name: str,
+    seed: int,
+    protocol: Mapping[str, SequenceProtocol] = MSCMR_PROTOCOL,
+) -> np.ndarray:
+    """Sequence ``name`` acquired natively without motion, on the case's grid ``(Z, H, W)``.
+
+    What an atlas case contributes to a template matched against natively acquired images:
+    the same blur, slab averaging and noise, resampled through the affines; slices no slab
+    covers are zero.
+    """
+    native = acquire_native(case, name, protocol[name], make_rng(seed))
+    kept = np.ones(native.image.shape[0], dtype=bool)
+    return _to_common(case, native, kept)[0]
 
 
 def native_slices(case: CardiacCase, protocol: SequenceProtocol) -> int:

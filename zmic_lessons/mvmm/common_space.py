@@ -5,7 +5,9 @@ MS-CMRSeg ships bSSFP, T2 and LGE each with its own voxel size, shape and affine
 likelihood on one grid, the common space: here the reference sequence's grid (bSSFP, where
 the atlas and the labels live). Each other sequence is resampled onto it by **world
 position** (its affine, then the reference's inverse affine:
-:func:`zmic_lessons.data.datasets.resample_to`), never by array index; the fit's
+:func:`zmic_lessons.data.datasets.resample_to`), never by array index, and slice by slice
+(linear in-plane, the nearest acquired slice through the slices: each slice had its own
+breath-hold, and a blend of two would mix two motions); the fit's
 per-sequence rigid transforms then act on top, as on the phantom. A slice of the common space
 that a sequence's slabs do not reach is marked uncovered (the generalized MvMM leaves it out
 of that sequence's likelihood).
@@ -79,7 +81,8 @@ def common_stack(case: DatasetCase, reference: str = SEQUENCES[0]) -> CommonStac
             cover.append(np.ones(ref_shape[0], bool))
             continue
         inside = resample_to(np.ones(img.shape, np.uint8), src, ref_shape, target, order=0)
-        images.append(resample_to(img, src, ref_shape, target, order=1).astype(np.float32))
+        moved_img = resample_to(img, src, ref_shape, target, order=1, slicewise=True)
+        images.append(moved_img.astype(np.float32))
         cover.append(inside.reshape(ref_shape[0], -1).any(axis=1))
         moved.append(name)
     affine = target if target is not None else np.eye(4)

@@ -19,7 +19,7 @@ from torch import Tensor
 from ..data.acquisition import MisalignedCase, misalign
 from ..data.cardiac import simulate_case
 from ..data.labels import SEQUENCES
-from ..data.native import misalign_native_like
+from ..data.native import misalign_native_like, native_in_place
 from .atlas import (
     centre_on_heart,
     intensity_template,
@@ -177,19 +177,25 @@ def prepare_fit(
 
 
 def _phantom_atlas_cases(settings: Settings, seed: int) -> AtlasCases:
-    """``n_atlas`` other phantoms (seeds far from the evaluated case's)."""
+    """``n_atlas`` other phantoms (seeds far from the evaluated case's).
+
+    With ``native_resolution`` their reference images are acquired natively too
+    (:func:`.data.native.native_in_place`), so the placement's template has the blur and
+    slabs of the images it is matched against.
+    """
+    seeds = [10_000 + 97 * seed + i for i in range(settings.n_atlas)]
     cases = [
         simulate_case(
-            10_000 + 97 * seed + i,
-            size=settings.size,
-            n_slices=settings.n_slices,
-            pixel_mm=phantom_pixel_mm(settings),
+            s, size=settings.size, n_slices=settings.n_slices, pixel_mm=phantom_pixel_mm(settings)
         )  # fmt: skip
-        for i in range(settings.n_atlas)
+        for s in seeds
     ]
-    return AtlasCases(
-        [tissue_classes(c.labels) for c in cases], [c.images[SEQUENCES[0]] for c in cases]
-    )
+    reference = SEQUENCES[0]
+    if settings.native_resolution:
+        images = [native_in_place(c, reference, s + 1) for c, s in zip(cases, seeds, strict=True)]
+    else:
+        images = [c.images[reference] for c in cases]
+    return AtlasCases([tissue_classes(c.labels) for c in cases], images)
 
 
 def make_experiment(

@@ -136,6 +136,7 @@ def resample_to(
     target_affine: np.ndarray,
     *,
     order: int = 1,
+    slicewise: bool = False,
 ) -> np.ndarray:
     """Resample an array onto another grid by physical (world) coordinates, never by index.
 
@@ -151,6 +152,10 @@ def resample_to(
         shape: Target shape, array order.
         target_affine: The target grid's voxel-to-world matrix.
         order: Spline order: 0 (nearest neighbour: label maps), 1 (linear: images), 3.
+        slicewise: Through the slices, take the nearest source slice instead of interpolating
+            (``order`` applies in-plane): each target slice then comes from one acquired
+            slice. For stacks of 2D slices, each with its own breath-hold, where a blend of
+            two slices would mix two motions that no in-plane transform can undo.
 
     Returns:
         Array of ``shape`` (``float64`` for ``order > 0``, the input dtype for ``order == 0``);
@@ -164,6 +169,8 @@ def resample_to(
     out_shape = _shape_ijk(tuple(shape))
     idx = np.indices(out_shape, dtype=np.float64).reshape(3, -1)
     coords = m[:3, :3] @ idx + m[:3, 3:4]
+    if slicewise and array.ndim == 3:
+        coords[2] = np.round(coords[2])  # (i, j, k): k runs through the slices
     out = ndimage.map_coordinates(src, coords, order=order, mode="nearest", prefilter=order > 1)
     half = 0.5 + 1e-6
     inside = np.all((coords >= -half) & (coords <= np.array(src.shape)[:, None] - 1 + half), 0)
