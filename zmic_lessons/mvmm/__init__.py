@@ -8,10 +8,12 @@ Modules, by role:
   :mod:`.em_fused` (the same EM iteration, fused and streamed: what the fit runs),
   :mod:`.transforms` (per-sequence / per-slice rigid transforms, the atlas's affine + FFD),
   :mod:`.atlas` (the spatial prior), :mod:`.placement` (initial atlas placement),
-  :mod:`.ascent` (the transform update), :mod:`.optimise` (EM + transform ascent on one
-  objective), :mod:`.regnet` (MvMM-RegNet);
+  :mod:`.ascent` (the transform update), :mod:`.atlas_gem` (the atlas transform's
+  generalized-EM step), :mod:`.optimise` (EM + transform ascent on one objective; what it is
+  given and returns in :mod:`.fit_types`), :mod:`.regnet` (MvMM-RegNet);
 - the chapter: :mod:`.settings` (``Settings``, ``BUDGETS``, the one ``FitConfig`` builder),
-  :mod:`.experiment` (phantom stack, atlas, placement, fits), :mod:`.real_data` (MyoPS),
+  :mod:`.experiment` (phantom stack, atlas, placement, fits), :mod:`.real_data` (MyoPS, MS-CMRSeg),
+  :mod:`.common_space` (real sequences resampled through their affines),
   :mod:`.regnet_experiment`, :mod:`.evaluation` (scores), :mod:`.lessons` (notebook helpers)
   and :mod:`.chapter` (``TITLE``, ``Artifacts``, ``run``).
 """

@@ -3,7 +3,7 @@
 Lengths in pixels are pixels of the 128-pixel phantom (1.5 mm over a 192 mm field of view); the
 experiment rescales them to the grid it works on (:func:`pixel_scale`), so one setting means the
 same physical length at every budget and on real data. :func:`fit_config` turns the settings
-into the optimiser's :class:`~.optimise.FitConfig`, for the phantom and the real data alike.
+into the optimiser's :class:`~.fit_types.FitConfig`, for the phantom and the real data alike.
 """
 
 from __future__ import annotations
