@@ -43,7 +43,7 @@ from .scanner import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cardiac import CardiacCase
-    from .native import NativeSequence
+    from .protocols import NativeSequence
 
 __all__ = [
     "MisalignedCase",
