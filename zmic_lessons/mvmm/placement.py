@@ -35,7 +35,7 @@ from torch import Tensor
 from .atlas import roi_mask
 from .em_fused import em
 from .model import init_params, log_likelihood, log_prior_from_atlas
-from .transforms import AtlasAffine
+from .transforms import AtlasAffine, rotation
 
 #: Scales (target heart size / atlas heart size) tried by :func:`place_atlas`.
 DEFAULT_SCALES: tuple[float, ...] = tuple(round(0.70 + 0.03 * i, 2) for i in range(21))
@@ -62,12 +62,9 @@ def scaled_affine(
     """
     ref = like if like is not None else torch.zeros(())
     out = AtlasAffine.identity(ref.device, ref.dtype)
-    a = math.radians(angle_deg)
     # A(p) = M (p - c) + c + s samples the atlas; M = R(-a) / scale shows it turned by a
-    m = torch.tensor(
-        [[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]], device=ref.device,
-        dtype=ref.dtype,
-    ) / scale  # fmt: skip
+    turn = rotation(torch.tensor(-math.radians(angle_deg), dtype=torch.float64))
+    m = turn.to(device=ref.device, dtype=ref.dtype) / scale
     out.linear += m - torch.eye(2, device=ref.device, dtype=ref.dtype)
     if shift is not None:
         # content moved by d needs s = -M d
